@@ -1,0 +1,247 @@
+// The sharded, hash-chained HDF5 log archive: records, manifest, writer, readers, validation.
+// Format: docs/archive-format.md (constants in archive_format.h).
+//
+// Ownership and threads: every class here owns its HDF5 handles (move-only) and must be used from
+// one thread at a time (HDF5 is built without thread-safety). Nothing here is collective: under MPI
+// each rank opens its own readers; no writer is ever shared between processes.
+// Errors: whole-file problems throw ArchiveError naming the file; a bad *record* throws RecordError
+// naming file, row and message id (readers) or is collected as a Problem (validation).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fssl/digest.h"
+#include "fssl/error.h"
+
+namespace fssl {
+
+// One record is unusable (bad offsets, token id >= vocab size, parameter out of range, ...).
+class RecordError : public ArchiveError {
+ public:
+  using ArchiveError::ArchiveError;
+};
+
+// Identity of the model that served a message (one entry of a shard's model table).
+struct ModelInfo {
+  std::string name;
+  std::string fingerprint;       // hex SHA-256 model fingerprint, "" if unknown to the logger
+  std::uint32_t vocab_size = 0;  // logits width V; token ids must be < V
+  std::string tokenizer;
+  bool operator==(const ModelInfo& o) const {
+    return name == o.name && fingerprint == o.fingerprint && vocab_size == o.vocab_size && tokenizer == o.tokenizer;
+  }
+};
+
+// Sampler settings as logged (effective values).
+struct SamplerSettings {
+  std::string profile = "fssl-philox";  // profile spec "name[:key=value,...]"
+  float temperature = 1.0f;             // >= 0; 0 = greedy
+  std::int32_t top_k = 0;               // >= 0; 0 = disabled
+  float top_p = 1.0f;                   // (0, 1]; 1 = disabled
+  float min_p = 0.0f;                   // [0, 1]; 0 = disabled
+};
+
+// One logged message with every table reference resolved.
+struct LogRecord {
+  std::uint64_t message_id = 0;
+  std::int64_t timestamp_us = 0;   // microseconds since the Unix epoch, UTC
+  std::uint64_t seed = 0;
+  SamplerSettings sampler;
+  ModelInfo model;
+  std::string server;
+  std::vector<std::int32_t> prompt;  // [n_prompt] token ids, n_prompt >= 1
+  std::vector<std::int32_t> output;  // [n_output] token ids, n_output >= 1
+};
+
+// Where a message lives: shard position in the manifest and row inside the shard.
+struct MessageRef {
+  std::uint32_t shard = 0;
+  std::uint64_t row = 0;
+  bool operator<(const MessageRef& o) const { return shard != o.shard ? shard < o.shard : row < o.row; }
+  bool operator==(const MessageRef& o) const { return shard == o.shard && row == o.row; }
+};
+
+// Chain digest of a record given the previous digest (section 3.1 of the format).
+Digest32 record_digest(const Digest32& prev, const LogRecord& record);
+// Empty string if the record is valid, else what is wrong ("token id 600 >= vocab size 512 ...").
+std::string record_problem(const LogRecord& record);
+
+// ---- Manifest -----------------------------------------------------------------------------
+
+struct ShardEntry {
+  std::string file;                 // file name inside the archive directory
+  std::int64_t index = 0;
+  std::uint64_t bytes = 0;
+  Digest32 sha256{};                // of the whole file
+  std::uint64_t n_messages = 0, n_prompt_tokens = 0, n_output_tokens = 0;
+  std::uint64_t first_message_id = 0, last_message_id = 0;
+  std::int64_t time_min_us = 0, time_max_us = 0;
+  std::map<std::string, std::uint64_t> models, servers, sampler_profiles;  // name -> messages
+  Digest32 chain_genesis{}, chain_head{};
+};
+
+struct Manifest {
+  std::vector<ShardEntry> shards;
+  std::optional<Digest32> hmac;
+
+  std::uint64_t n_messages() const;
+  std::uint64_t n_tokens() const;
+  // HMAC over the shard list (section 3.2).
+  Digest32 compute_hmac(const std::vector<std::uint8_t>& key) const;
+  // Reads DIR/manifest.json; a missing file gives an empty manifest when allow_missing.
+  // Throws ArchiveError naming the file on malformed JSON or fields.
+  static Manifest read(const std::string& dir, bool allow_missing = false);
+  // Atomic replace: manifest.json.tmp, fsync, rename, fsync of the directory.
+  void write(const std::string& dir) const;
+  std::string to_json_text() const;
+};
+
+// ---- Shard reader -------------------------------------------------------------------------
+
+// Per-message columns of a shard, all [N].
+struct MessageColumns {
+  std::vector<std::uint64_t> message_id, seed;
+  std::vector<std::int64_t> timestamp_us, prompt_offset, output_offset;
+  std::vector<std::int32_t> prompt_length, output_length, top_k;
+  std::vector<std::uint16_t> sampler_profile, model;
+  std::vector<std::uint32_t> server;
+  std::vector<float> temperature, top_p, min_p;
+  std::vector<std::uint8_t> digest;  // [N, 32]
+};
+
+// An open shard: attributes, tables and message columns are loaded at open; tokens on demand.
+class ShardReader {
+ public:
+  // Checks format, version, attributes, datasets and column lengths. Throws ArchiveError.
+  static ShardReader open(const std::string& path);
+  ShardReader(ShardReader&&) noexcept;
+  ShardReader& operator=(ShardReader&&) noexcept;
+  ~ShardReader();
+
+  const std::string& path() const;
+  std::uint64_t n_messages() const;
+  std::uint64_t n_tokens() const;  // length of /tokens
+  std::int64_t shard_index() const;
+  const Digest32& chain_genesis() const;
+  const Digest32& chain_head() const;
+  const std::optional<Digest32>& chain_hmac() const;
+  const std::vector<ModelInfo>& models() const;
+  const std::vector<std::string>& sampler_profiles() const;
+  const std::vector<std::string>& servers() const;
+  const MessageColumns& columns() const;
+  Digest32 stored_digest(std::uint64_t row) const;
+
+  struct Impl;  // defined in archive_shard_reader.cpp
+
+  // Empty if the row's offsets, lengths and table indices are usable, else the reason.
+  std::string row_structure_problem(std::uint64_t row) const;
+  // Reads one record; throws RecordError naming file, row and message id if it is unusable.
+  LogRecord read(std::uint64_t row) const;
+  // Reads many records with one HDF5 read of the union of their token ranges; out[i] = rows[i].
+  // Without `problems` the first unusable row throws RecordError; with it, an unusable row yields
+  // a default record and (*problems)[i] says why, without the row context (the other rows are
+  // still read).
+  std::vector<LogRecord> read_batch(const std::vector<std::uint64_t>& rows,
+                                    std::vector<std::string>* problems = nullptr) const;
+  // "file: record r (message id m)" for messages about a row.
+  std::string row_context(std::uint64_t row) const;
+
+ private:
+  explicit ShardReader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// ---- Archive reader -----------------------------------------------------------------------
+
+// Reads the manifest at open; opens shards lazily and keeps a bounded number open.
+class ArchiveReader {
+ public:
+  static ArchiveReader open(const std::string& dir);
+  const std::string& dir() const { return dir_; }
+  const Manifest& manifest() const { return manifest_; }
+  const ShardReader& shard(std::uint32_t k);
+  LogRecord read(const MessageRef& ref);
+  // Result i is refs[i]; records of one shard are read with one batched read.
+  std::vector<LogRecord> read_batch(const std::vector<MessageRef>& refs);
+
+ private:
+  std::string dir_;
+  Manifest manifest_;
+  std::map<std::uint32_t, ShardReader> open_;
+};
+
+// ---- Writer -------------------------------------------------------------------------------
+
+struct WriterOptions {
+  std::uint64_t shard_messages = 100000;           // roll to a new shard after this many messages
+  std::optional<std::vector<std::uint8_t>> key;     // HMAC key; none = chain only
+  std::uint64_t flush_messages = 1024;              // buffered rows before an HDF5 append
+};
+
+// Appends records to an archive directory (created if absent), rolling shards and keeping the
+// manifest valid after every completed shard. Holds an exclusive flock on DIR/.lock: one writer
+// per archive. On open it discards unfinished `.partial` shards of a killed writer and adopts a
+// complete shard the manifest does not list yet.
+class ArchiveWriter {
+ public:
+  static ArchiveWriter open(const std::string& dir, const WriterOptions& options);
+  ArchiveWriter(ArchiveWriter&&) noexcept;
+  ArchiveWriter& operator=(ArchiveWriter&&) noexcept;
+  // Completes the current shard if close() was not called (errors are logged, not thrown).
+  ~ArchiveWriter();
+
+  // The id append() expects next at least: one more than the largest id in the archive.
+  std::uint64_t next_message_id() const;
+  // Appends one record; throws RecordError (nothing written) if record_problem() is non-empty or
+  // its message id is not greater than every id already in the archive.
+  void append(const LogRecord& record);
+  // Completes the current shard now (it becomes visible in the manifest).
+  void finish_shard();
+  // finish_shard() and release the lock.
+  void close();
+  const Manifest& manifest() const;
+
+  struct Impl;  // defined in archive_writer.cpp
+
+ private:
+  explicit ArchiveWriter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Scans a complete shard into its manifest entry (reads columns and hashes the file).
+ShardEntry shard_entry_scan(const ShardReader& shard);
+
+// ---- Validation ---------------------------------------------------------------------------
+
+struct Problem {
+  enum class Severity { kWarning, kError };
+  Severity severity = Severity::kError;
+  std::string file;                        // shard file name, "manifest.json", or "" for the archive
+  std::int64_t row = -1;                   // record row inside the shard, -1 if not a record
+  std::optional<std::uint64_t> message_id;
+  std::string what;
+  std::string str() const;  // "shard-000001.h5: record 17 (message id 1234): what"
+};
+
+struct ValidationReport {
+  std::vector<Problem> problems;
+  std::uint64_t n_shards = 0, n_messages = 0, n_tokens = 0;
+  std::uint64_t n_records_checked = 0;
+  bool hmac_checked = false;
+  bool chain_broken = false;   // a digest, chain head or shard link did not verify
+  bool hmac_failed = false;    // with a key: an HMAC was missing or did not verify
+  std::size_t n_errors() const;
+  std::size_t n_warnings() const;
+  bool ok() const { return n_errors() == 0; }
+};
+
+// Checks every invariant of the archive and its hash chain; with a key also the HMACs.
+// Never throws for bad content: every problem found is listed (not just the first).
+ValidationReport archive_validate(const std::string& dir, const std::vector<std::uint8_t>* key);
+
+}  // namespace fssl

@@ -1,0 +1,67 @@
+// Names and constants of the log archive format v1 (docs/archive-format.md is the specification).
+// Everything a writer or reader must agree on lives here: file and dataset names, attribute names,
+// domain-separation tags, version, and the layout fssl's own writer chooses.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace fssl::archive_format {
+
+inline constexpr char kFormat[] = "fssl-archive";
+inline constexpr std::int64_t kVersion = 1;
+inline constexpr char kManifestFormat[] = "fssl-archive-manifest";
+inline constexpr char kManifestFile[] = "manifest.json";
+inline constexpr char kPartialSuffix[] = ".partial";
+inline constexpr char kLockFile[] = ".lock";
+
+// Root attributes of a shard.
+inline constexpr char kAttrFormat[] = "format";
+inline constexpr char kAttrVersion[] = "format_version";
+inline constexpr char kAttrShardIndex[] = "shard_index";
+inline constexpr char kAttrChainGenesis[] = "chain_genesis";
+inline constexpr char kAttrChainHead[] = "chain_head";
+inline constexpr char kAttrChainHmac[] = "chain_hmac";
+inline constexpr char kAttrModels[] = "models";
+inline constexpr char kAttrSamplerProfiles[] = "sampler_profiles";
+inline constexpr char kAttrServers[] = "servers";
+
+// Datasets of a shard.
+inline constexpr char kTokens[] = "/tokens";                              // int32 [T]
+inline constexpr char kMessages[] = "/messages";
+inline constexpr char kMessageId[] = "/messages/message_id";              // uint64 [N]
+inline constexpr char kTimestampUs[] = "/messages/timestamp_us";          // int64 [N]
+inline constexpr char kPromptOffset[] = "/messages/prompt_offset";        // int64 [N]
+inline constexpr char kPromptLength[] = "/messages/prompt_length";        // int32 [N]
+inline constexpr char kOutputOffset[] = "/messages/output_offset";        // int64 [N]
+inline constexpr char kOutputLength[] = "/messages/output_length";        // int32 [N]
+inline constexpr char kSeed[] = "/messages/seed";                         // uint64 [N]
+inline constexpr char kSamplerProfile[] = "/messages/sampler_profile";    // uint16 [N]
+inline constexpr char kTemperature[] = "/messages/temperature";           // float32 [N]
+inline constexpr char kTopK[] = "/messages/top_k";                        // int32 [N]
+inline constexpr char kTopP[] = "/messages/top_p";                        // float32 [N]
+inline constexpr char kMinP[] = "/messages/min_p";                        // float32 [N]
+inline constexpr char kModel[] = "/messages/model";                       // uint16 [N]
+inline constexpr char kServer[] = "/messages/server";                     // uint32 [N]
+inline constexpr char kDigest[] = "/messages/digest";                     // uint8 [N, 32]
+
+// Domain-separation tags of the hash chain and the HMACs (section 3).
+inline constexpr char kRecordTag[] = "FSSLREC1";
+inline constexpr char kChainHmacTag[] = "fssl-archive-v1/chain";
+inline constexpr char kManifestHmacTag[] = "fssl-archive-v1/manifest";
+
+// Layout chosen by fssl's writer (readers accept any): see docs/performance.md for the choice.
+inline constexpr std::uint64_t kTokensChunk = 8192;     // int32 elements per chunk (32 KiB)
+inline constexpr std::uint64_t kMessagesChunk = 4096;   // rows per chunk of /messages/*
+inline constexpr int kDeflateLevel = 4;
+
+// Sampler-profile names fssl knows how to reproduce (validate warns on others).
+inline constexpr const char* kKnownSamplerProfiles[] = {"fssl-philox", "vllm-cuda", "hf-torch-cpu",
+                                                        "llamacpp-dist"};
+
+// "shard-000042.h5".
+std::string shard_file_name(std::int64_t index);
+// The profile name of a spec "name:key=value,...".
+std::string sampler_profile_name(const std::string& spec);
+
+}  // namespace fssl::archive_format

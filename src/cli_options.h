@@ -1,0 +1,34 @@
+// Shared Program_options plumbing for the subcommands (private to the cli_*.cpp files).
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <string>
+#include <vector>
+
+namespace fssl {
+
+namespace po = boost::program_options;
+
+struct CommandSpec {
+  std::string name;      // "archive import"
+  std::string summary;   // one line for `fssl --help`
+  std::string usage;     // "fssl archive import --input FILE --out DIR --vocab-size V [options]"
+};
+
+// Parses `args` against `options` (+ --config FILE, --help). Positional arguments map to the
+// names in `positional` in order. Returns false when --help was printed (the caller exits 0).
+// Throws ConfigError on unknown options, bad values or an unreadable config file.
+bool cli_parse(const CommandSpec& spec, const std::vector<std::string>& args, po::options_description& options,
+               const std::vector<std::string>& positional, po::variables_map* vm);
+
+// The config-file section of a command: "archive import" -> "archive-import".
+std::string cli_section_name(const std::string& command);
+
+// Subcommand entry points (cli_archive.cpp).
+int cli_archive_import(const std::vector<std::string>& args);
+int cli_archive_inspect(const std::vector<std::string>& args);
+int cli_archive_validate(const std::vector<std::string>& args);
+int cli_archive_export(const std::vector<std::string>& args);
+int cli_archive_keygen(const std::vector<std::string>& args);
+
+}  // namespace fssl

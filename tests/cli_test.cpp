@@ -1,0 +1,99 @@
+// The fssl binary as users run it: help, exit codes, --config files and their precedence.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "archive_tamper.h"
+#include "test_util.h"
+
+namespace fssl {
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string output;
+};
+
+// Runs `fssl <args>` through the shell, capturing stdout and stderr together.
+Result fssl(const std::string& args) {
+  Result r;
+  FILE* pipe = ::popen((std::string(FSSL_BINARY) + " " + args + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return r;
+  char buf[4096];
+  while (std::fgets(buf, sizeof buf, pipe) != nullptr) r.output += buf;
+  const int status = ::pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+TEST(Cli, HelpListsCommandsAndOptionsWithDefaults) {
+  Result top = fssl("--help");
+  EXPECT_EQ(top.code, 0);
+  EXPECT_NE(top.output.find("archive validate"), std::string::npos) << top.output;
+  Result sub = fssl("archive import --help");
+  EXPECT_EQ(sub.code, 0);
+  EXPECT_NE(sub.output.find("--shard-messages arg (=100000)"), std::string::npos) << sub.output;
+}
+
+TEST(Cli, UnknownCommandOrOptionIsAConfigurationError) {
+  EXPECT_EQ(fssl("archive frobnicate").code, 2);
+  Result r = fssl("archive inspect --archiv x");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("archiv"), std::string::npos) << r.output;
+}
+
+TEST(Cli, CommandLineWinsOverConfigFileSection) {
+  test::TempDir dir;
+  std::ofstream(dir / "in.jsonl") << R"({"prompt_token_ids":[1],"output_token_ids":[70],"seed":1})" << "\n";
+  std::ofstream(dir / "run.ini") << "server = from-top-level\n[archive-import]\nvocab-size = 50\nout = "
+                                 << (dir / "arch") << "\n";
+  // From the file alone V = 50 rejects token 70; the command line's V = 100 must win.
+  Result file_only = fssl("archive import --config " + (dir / "run.ini") + " " + (dir / "in.jsonl") + " --strict");
+  EXPECT_EQ(file_only.code, 2) << file_only.output;
+  EXPECT_NE(file_only.output.find("in.jsonl:1:"), std::string::npos) << file_only.output;
+  Result both = fssl("archive import --config " + (dir / "run.ini") + " --vocab-size 100 " + (dir / "in.jsonl"));
+  EXPECT_EQ(both.code, 0) << both.output;
+  Result exported = fssl("archive export " + (dir / "arch"));
+  EXPECT_NE(exported.output.find("\"server\":\"from-top-level\""), std::string::npos) << exported.output;
+}
+
+TEST(Cli, UnknownKeyInTheCommandsOwnSectionIsRefused) {
+  test::TempDir dir;
+  std::ofstream(dir / "bad.ini") << "[archive-inspect]\narchve = x\n";
+  Result r = fssl("archive inspect --config " + (dir / "bad.ini") + " " + dir.path());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("unknown option 'archve' in [archive-inspect]"), std::string::npos) << r.output;
+}
+
+TEST(Cli, ValidateExitCodes) {
+  test::TempDir dir;
+  test::write_test_archive(dir / "a", 12, 5);
+  std::ofstream(dir / "key", std::ios::binary).write(reinterpret_cast<const char*>(test::test_key().data()), 32);
+  Result ok = fssl("archive validate " + (dir / "a") + " --key " + (dir / "key"));
+  EXPECT_EQ(ok.code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("# verdict          : VALID"), std::string::npos) << ok.output;
+  test::poke<std::uint64_t>(dir / "a/shard-000001.h5", "/messages/seed", 2, 1, H5T_NATIVE_UINT64);
+  Result bad = fssl("archive validate " + (dir / "a") + " --json");
+  EXPECT_EQ(bad.code, 3) << bad.output;
+  EXPECT_NE(bad.output.find("\"valid\": false"), std::string::npos) << bad.output;
+  EXPECT_EQ(fssl("archive validate " + (dir / "missing")).code, 2);
+}
+
+TEST(Cli, ExportThenImportRebuildsTheSameChain) {
+  test::TempDir dir;
+  test::write_test_archive(dir / "a", 23, 10, /*with_key=*/false);
+  ASSERT_EQ(fssl("archive export " + (dir / "a") + " --out " + (dir / "all.jsonl")).code, 0);
+  Result imp = fssl("archive import " + (dir / "all.jsonl") + " --out " + (dir / "b") +
+                    " --vocab-size 7 --shard-messages 10");  // per-line vocab_size overrides the flag
+  ASSERT_EQ(imp.code, 0) << imp.output;
+  const Manifest a = Manifest::read(dir / "a"), b = Manifest::read(dir / "b");
+  ASSERT_EQ(a.shards.size(), b.shards.size());
+  for (std::size_t k = 0; k < a.shards.size(); ++k) {
+    EXPECT_EQ(hex_encode(a.shards[k].chain_head), hex_encode(b.shards[k].chain_head)) << "shard " << k;
+  }
+}
+
+}  // namespace
+}  // namespace fssl
