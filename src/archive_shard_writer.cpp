@@ -24,8 +24,8 @@ void append_column(std::map<std::string, h5::Handle>& datasets, const char* name
 
 }  // namespace
 
-ShardWriter::ShardWriter(std::string path, std::int64_t index, const Digest32& genesis, std::uint64_t flush_messages)
-    : path_(std::move(path)), index_(index), genesis_(genesis), head_(genesis), flush_messages_(flush_messages) {
+ShardWriter::ShardWriter(std::string path, std::int64_t index, const Digest32& genesis, const WriterOptions& options)
+    : path_(std::move(path)), index_(index), genesis_(genesis), head_(genesis), flush_messages_(options.flush_messages) {
   h5::silence_auto_printing();
   file_ = h5::file_create(path_);
   hid_t f = file_.id();
@@ -33,7 +33,7 @@ ShardWriter::ShardWriter(std::string path, std::int64_t index, const Digest32& g
   h5::attribute_write_int(f, af::kAttrVersion, af::kVersion, H5T_STD_I32LE);
   h5::attribute_write_int(f, af::kAttrShardIndex, index_, H5T_STD_I64LE);
   h5::attribute_write_bytes(f, af::kAttrChainGenesis, genesis_.data(), genesis_.size());
-  h5::ChunkedLayout tokens_layout{af::kTokensChunk, af::kDeflateLevel, /*shuffle=*/true};
+  h5::ChunkedLayout tokens_layout{options.tokens_chunk, af::kDeflateLevel, /*shuffle=*/true};
   h5::ChunkedLayout rows_layout{af::kMessagesChunk, af::kDeflateLevel, /*shuffle=*/false};
   datasets_[af::kTokens] = h5::dataset_create_extendible<std::int32_t>(f, af::kTokens, 0, tokens_layout);
   h5::group_create(f, af::kMessages);

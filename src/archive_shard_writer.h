@@ -1,6 +1,6 @@
 // ShardWriter: one shard file being written (private to the archive writer).
 // Buffers rows and tokens in memory and appends them to extendible HDF5 datasets every
-// `flush_messages` rows; writes the chain head, HMAC and tables when completed.
+// `options.flush_messages` rows; writes the chain head, HMAC and tables when completed.
 #pragma once
 
 #include <map>
@@ -15,7 +15,7 @@ namespace fssl {
 class ShardWriter {
  public:
   // Creates `path` (truncating) with its datasets and the format attributes.
-  ShardWriter(std::string path, std::int64_t index, const Digest32& genesis, std::uint64_t flush_messages);
+  ShardWriter(std::string path, std::int64_t index, const Digest32& genesis, const WriterOptions& options);
 
   const std::string& path() const { return path_; }
   std::int64_t index() const { return index_; }

@@ -130,7 +130,7 @@ void ArchiveWriter::append(const LogRecord& record) {
   if (!w.current) {
     const auto index = static_cast<std::int64_t>(w.manifest.shards.size());
     const std::string path = w.dir + "/" + af::shard_file_name(index) + af::kPartialSuffix;
-    w.current = std::make_unique<ShardWriter>(path, index, w.chain_prev, w.options.flush_messages);
+    w.current = std::make_unique<ShardWriter>(path, index, w.chain_prev, w.options);
   }
   if (std::string conflict = w.current->table_conflict(record); !conflict.empty()) {
     FSSL_THROW(RecordError, "message id {}: {}", record.message_id, conflict);

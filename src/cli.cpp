@@ -24,6 +24,7 @@ const std::vector<Command>& commands() {
       {{"archive validate", "check every invariant, the hash chain and the HMACs", ""}, cli_archive_validate},
       {{"archive export", "write every record as JSONL (importable)", ""}, cli_archive_export},
       {{"archive keygen", "create a random HMAC key file for a logger", ""}, cli_archive_keygen},
+      {{"bench archive", "archive layout: bytes per token, random-read time, manifest scale", ""}, cli_bench_archive},
   };
   return table;
 }

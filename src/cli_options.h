@@ -2,6 +2,8 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+
+#include "fssl/error.h"
 #include <string>
 #include <vector>
 
@@ -30,5 +32,7 @@ int cli_archive_inspect(const std::vector<std::string>& args);
 int cli_archive_validate(const std::vector<std::string>& args);
 int cli_archive_export(const std::vector<std::string>& args);
 int cli_archive_keygen(const std::vector<std::string>& args);
+// cli_bench.cpp
+int cli_bench_archive(const std::vector<std::string>& args);
 
 }  // namespace fssl

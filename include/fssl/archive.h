@@ -181,6 +181,7 @@ struct WriterOptions {
   std::uint64_t shard_messages = 100000;           // roll to a new shard after this many messages
   std::optional<std::vector<std::uint8_t>> key;     // HMAC key; none = chain only
   std::uint64_t flush_messages = 1024;              // buffered rows before an HDF5 append
+  std::uint64_t tokens_chunk = 8192;                // /tokens chunk in elements (fssl bench archive measures)
 };
 
 // Appends records to an archive directory (created if absent), rolling shards and keeping the

@@ -50,8 +50,7 @@ inline constexpr char kRecordTag[] = "FSSLREC1";
 inline constexpr char kChainHmacTag[] = "fssl-archive-v1/chain";
 inline constexpr char kManifestHmacTag[] = "fssl-archive-v1/manifest";
 
-// Layout chosen by fssl's writer (readers accept any): see docs/performance.md for the choice.
-inline constexpr std::uint64_t kTokensChunk = 8192;     // int32 elements per chunk (32 KiB)
+// Layout chosen by fssl's writer (readers accept any); the /tokens chunk is WriterOptions::tokens_chunk.
 inline constexpr std::uint64_t kMessagesChunk = 4096;   // rows per chunk of /messages/*
 inline constexpr int kDeflateLevel = 4;
 

@@ -1,0 +1,27 @@
+// Benchmarks (`fssl bench ...`): side-by-side measurements taken in one run, printed as a
+// '#'-prefixed table. Never used by tests; numbers go to docs/performance.md with their command.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fssl {
+
+struct ArchiveBenchOptions {
+  std::string scratch_dir;                    // archives are written here (removed afterwards)
+  std::uint64_t n_messages = 20000;
+  std::uint32_t vocab_size = 128256;          // Llama-3 vocabulary: ids need 17 bits
+  std::vector<std::uint64_t> tokens_chunks = {4096, 8192, 16384, 65536};
+  std::uint64_t n_reads = 1000;               // random single-message reads per layout
+  std::uint64_t batch_size = 64;              // messages per batched read
+  std::uint64_t manifest_shards = 10000;      // planning check: shards of a 10^9-message manifest
+  std::uint64_t seed = 1;
+};
+
+// Writes one synthetic archive per /tokens chunk size and measures, per layout: write rate,
+// stored bytes per token, random single-message and batched read time per message, and full
+// validation time. Then times reading a manifest that describes 10^9 messages. Prints the table.
+void bench_archive(const ArchiveBenchOptions& options);
+
+}  // namespace fssl

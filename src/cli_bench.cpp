@@ -1,0 +1,54 @@
+// `fssl bench archive` (the prefill and scoring benchmarks arrive with their modules).
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+
+#include "cli_options.h"
+#include "fssl/bench.h"
+#include "fssl/error.h"
+
+namespace fssl {
+
+int cli_bench_archive(const std::vector<std::string>& args) {
+  CommandSpec spec{"bench archive", "", "fssl bench archive [--messages N] [--vocab-size V] [--chunks 4096,8192,...]"};
+  po::options_description o("Options");
+  ArchiveBenchOptions b;
+  std::string chunks = "4096,8192,16384,65536";
+  o.add_options()
+      ("scratch-dir", po::value<std::string>(), "where the test archives go (default: a new directory in $TMPDIR or /tmp)")
+      ("messages", po::value<std::uint64_t>(&b.n_messages)->default_value(b.n_messages), "messages per test archive")
+      ("vocab-size", po::value<std::uint32_t>(&b.vocab_size)->default_value(b.vocab_size), "token ids are uniform below this")
+      ("chunks", po::value<std::string>(&chunks)->default_value(chunks), "comma-separated /tokens chunk sizes (elements)")
+      ("reads", po::value<std::uint64_t>(&b.n_reads)->default_value(b.n_reads), "random messages read per layout")
+      ("batch", po::value<std::uint64_t>(&b.batch_size)->default_value(b.batch_size), "messages per batched read")
+      ("manifest-shards", po::value<std::uint64_t>(&b.manifest_shards)->default_value(b.manifest_shards),
+       "shards in the 10^9-message manifest planning check")
+      ("seed", po::value<std::uint64_t>(&b.seed)->default_value(b.seed), "seed of the synthetic traffic");
+  po::variables_map vm;
+  if (!cli_parse(spec, args, o, {}, &vm)) return kExitOk;
+  b.tokens_chunks.clear();
+  std::stringstream list(chunks);
+  for (std::string item; std::getline(list, item, ',');) {
+    FSSL_CHECK(!item.empty() && item.find_first_not_of("0123456789") == std::string::npos && std::stoull(item) > 0,
+               ConfigError, "--chunks: '{}' is not a positive integer", item);
+    b.tokens_chunks.push_back(std::stoull(item));
+  }
+  FSSL_CHECK(b.n_messages > 0 && b.n_reads > 0 && b.batch_size > 0 && b.manifest_shards > 0, ConfigError,
+             "--messages, --reads, --batch and --manifest-shards must be > 0");
+  const bool own_dir = vm.count("scratch-dir") == 0;
+  if (own_dir) {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp ? tmp : "/tmp") + "/fssl-bench-XXXXXX";
+    FSSL_CHECK(::mkdtemp(pattern.data()) != nullptr, ConfigError, "cannot create a scratch directory in {}",
+               tmp ? tmp : "/tmp");
+    b.scratch_dir = pattern;
+  } else {
+    b.scratch_dir = vm["scratch-dir"].as<std::string>();
+    std::filesystem::create_directories(b.scratch_dir);
+  }
+  bench_archive(b);
+  if (own_dir) std::filesystem::remove_all(b.scratch_dir);
+  return kExitOk;
+}
+
+}  // namespace fssl
