@@ -12,9 +12,22 @@ std::string object_name(hid_t obj) {
   return path;
 }
 
-Handle attribute_open(hid_t obj, const std::string& name) {
-  return Handle(FSSL_H5_CHECK(H5Aopen(obj, name.c_str(), H5P_DEFAULT), ArchiveError,
-                              "{}: missing attribute '{}'", object_name(obj), name));
+struct OpenedAttribute {
+  Handle attr, type;
+  hssize_t n_points = 0;
+};
+
+// Opens an attribute and checks its type class (`kind` names it in the error).
+OpenedAttribute attribute_open_as(hid_t obj, const std::string& name, H5T_class_t type_class, const char* kind) {
+  OpenedAttribute a;
+  a.attr = Handle(FSSL_H5_CHECK(H5Aopen(obj, name.c_str(), H5P_DEFAULT), ArchiveError, "{}: missing attribute '{}'",
+                                object_name(obj), name));
+  a.type = Handle(FSSL_H5_CHECK(H5Aget_type(a.attr.id()), ArchiveError, "attribute {}", name));
+  FSSL_CHECK(H5Tget_class(a.type.id()) == type_class, ArchiveError, "{}: attribute '{}' is not {}", object_name(obj),
+             name, kind);
+  Handle space(FSSL_H5_CHECK(H5Aget_space(a.attr.id()), ArchiveError, "attribute {}", name));
+  a.n_points = H5Sget_simple_extent_npoints(space.id());
+  return a;
 }
 
 }  // namespace
@@ -38,13 +51,8 @@ void attribute_write_string(hid_t obj, const std::string& name, const std::strin
 }
 
 std::string attribute_read_string(hid_t obj, const std::string& name) {
-  Handle attr = attribute_open(obj, name);
-  Handle type(FSSL_H5_CHECK(H5Aget_type(attr.id()), ArchiveError, "attribute {}", name));
-  FSSL_CHECK(H5Tget_class(type.id()) == H5T_STRING, ArchiveError, "{}: attribute '{}' is not a string",
-             object_name(obj), name);
-  Handle space(FSSL_H5_CHECK(H5Aget_space(attr.id()), ArchiveError, "attribute {}", name));
-  FSSL_CHECK(H5Sget_simple_extent_npoints(space.id()) == 1, ArchiveError,
-             "{}: attribute '{}' must be a scalar string", object_name(obj), name);
+  auto [attr, type, n_points] = attribute_open_as(obj, name, H5T_STRING, "a string");
+  FSSL_CHECK(n_points == 1, ArchiveError, "{}: attribute '{}' must be a scalar string", object_name(obj), name);
   if (H5Tis_variable_str(type.id()) > 0) {
     Handle mem_type(FSSL_H5_CHECK(H5Tcopy(H5T_C_S1), ArchiveError, "attribute {}", name));
     H5Tset_size(mem_type.id(), H5T_VARIABLE);
@@ -71,13 +79,8 @@ void attribute_write_int(hid_t obj, const std::string& name, std::int64_t value,
 }
 
 std::int64_t attribute_read_int64(hid_t obj, const std::string& name) {
-  Handle attr = attribute_open(obj, name);
-  Handle type(FSSL_H5_CHECK(H5Aget_type(attr.id()), ArchiveError, "attribute {}", name));
-  FSSL_CHECK(H5Tget_class(type.id()) == H5T_INTEGER, ArchiveError, "{}: attribute '{}' is not an integer",
-             object_name(obj), name);
-  Handle space(FSSL_H5_CHECK(H5Aget_space(attr.id()), ArchiveError, "attribute {}", name));
-  FSSL_CHECK(H5Sget_simple_extent_npoints(space.id()) == 1, ArchiveError,
-             "{}: attribute '{}' must hold one integer", object_name(obj), name);
+  auto [attr, type, n_points] = attribute_open_as(obj, name, H5T_INTEGER, "an integer");
+  FSSL_CHECK(n_points == 1, ArchiveError, "{}: attribute '{}' must hold one integer", object_name(obj), name);
   std::int64_t value = 0;
   FSSL_H5_CHECK(H5Aread(attr.id(), H5T_NATIVE_INT64, &value), ArchiveError, "reading attribute {}", name);
   return value;
@@ -92,13 +95,10 @@ void attribute_write_bytes(hid_t obj, const std::string& name, const std::uint8_
 }
 
 std::vector<std::uint8_t> attribute_read_bytes(hid_t obj, const std::string& name) {
-  Handle attr = attribute_open(obj, name);
-  Handle type(FSSL_H5_CHECK(H5Aget_type(attr.id()), ArchiveError, "attribute {}", name));
-  FSSL_CHECK(H5Tget_class(type.id()) == H5T_INTEGER && H5Tget_size(type.id()) == 1, ArchiveError,
-             "{}: attribute '{}' must be an array of bytes", object_name(obj), name);
-  Handle space(FSSL_H5_CHECK(H5Aget_space(attr.id()), ArchiveError, "attribute {}", name));
-  hssize_t n = H5Sget_simple_extent_npoints(space.id());
-  std::vector<std::uint8_t> out(static_cast<std::size_t>(n > 0 ? n : 0));
+  auto [attr, type, n_points] = attribute_open_as(obj, name, H5T_INTEGER, "an array of bytes");
+  FSSL_CHECK(H5Tget_size(type.id()) == 1, ArchiveError, "{}: attribute '{}' must be an array of bytes",
+             object_name(obj), name);
+  std::vector<std::uint8_t> out(static_cast<std::size_t>(n_points > 0 ? n_points : 0));
   if (!out.empty()) {
     FSSL_H5_CHECK(H5Aread(attr.id(), H5T_NATIVE_UINT8, out.data()), ArchiveError, "reading attribute {}", name);
   }

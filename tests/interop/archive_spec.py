@@ -9,6 +9,7 @@ A *record* is a plain dict, the same shape as one line of `fssl archive export`:
      "sampler": {"profile", "temperature", "top_k", "top_p", "min_p"},
      "model", "model_fingerprint", "vocab_size", "tokenizer", "server"}
 """
+import argparse
 import hashlib
 import hmac
 import json
@@ -374,3 +375,17 @@ def verify_archive(archive, key=None):
         if SHARD_RE.match(fn) and fn not in listed:
             rep.warnings.append("%s: complete shard not listed in the manifest" % fn)
     return rep
+
+
+def parse_cli(doc, self_test_help):
+    """Common command line of the interop scripts: --fssl, --workdir, --self-test."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--fssl", help="path to the fssl binary")
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--self-test", action="store_true", help=self_test_help)
+    args = ap.parse_args()
+    if not args.fssl and not args.self_test:
+        ap.error("--fssl is required (or --self-test)")
+    args.workdir = os.path.abspath(args.workdir)
+    os.makedirs(args.workdir, exist_ok=True)
+    return args

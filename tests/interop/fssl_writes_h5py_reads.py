@@ -8,7 +8,6 @@ with h5py alone following docs/archive-format.md, and every record must equal it
 --self-test replaces the fssl import by the Python writer of h5py_writes_fssl_reads.py (with the
 layout spec 2.2 attributes to fssl's writer), to test this script's own reader.
 """
-import argparse
 import datetime
 import hashlib
 import json
@@ -91,16 +90,8 @@ def self_test_import(archive, expected, key):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--fssl", help="path to the fssl binary")
-    ap.add_argument("--workdir", required=True)
-    ap.add_argument("--self-test", action="store_true",
-                    help="write the archive with the Python writer instead of fssl")
-    args = ap.parse_args()
-    if not args.fssl and not args.self_test:
-        ap.error("--fssl is required (or --self-test)")
-    wd = os.path.abspath(args.workdir)
-    os.makedirs(wd, exist_ok=True)
+    args = spec.parse_cli(__doc__, "write the archive with the Python writer instead of fssl")
+    wd = args.workdir
     archive, key_path = os.path.join(wd, "archive"), os.path.join(wd, "key")
     shutil.rmtree(archive, ignore_errors=True)
     key = spec.deterministic_key("fssl-writes-h5py-reads")

@@ -11,7 +11,6 @@ not divide the data, outputs stored before prompts, messages stored in reverse o
 model/server tables in different orders per shard, an unused model-table entry), so a reader
 that depends on layout fails here.
 """
-import argparse
 import hashlib
 import json
 import os
@@ -247,16 +246,8 @@ def tampered_copy(src, dst, shard_file, edit):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--fssl", help="path to the fssl binary")
-    ap.add_argument("--workdir", required=True)
-    ap.add_argument("--self-test", action="store_true",
-                    help="only write and check with the Python reader (no fssl)")
-    args = ap.parse_args()
-    if not args.fssl and not args.self_test:
-        ap.error("--fssl is required (or --self-test)")
-    wd = os.path.abspath(args.workdir)
-    os.makedirs(wd, exist_ok=True)
+    args = spec.parse_cli(__doc__, "only write and check with the Python reader (no fssl)")
+    wd = args.workdir
     for d in ("archive", "neg-token", "neg-hmac"):
         shutil.rmtree(os.path.join(wd, d), ignore_errors=True)
     archive, key_path = os.path.join(wd, "archive"), os.path.join(wd, "key")
