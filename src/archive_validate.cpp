@@ -61,7 +61,23 @@ void check_records(Checker& c, const ShardReader& s, const std::string& file) {
     std::vector<std::uint64_t> rows;
     for (std::uint64_t row = first; row < last; ++row) rows.push_back(row);
     std::vector<std::string> problems;
-    std::vector<LogRecord> records = s.read_batch(rows, &problems);
+    std::vector<LogRecord> records;
+    try {
+      records = s.read_batch(rows, &problems);
+    } catch (const ArchiveError&) {
+      // A corrupt chunk fails the whole batched read: retry row by row to name only the victims.
+      records.resize(rows.size());
+      problems.assign(rows.size(), "");
+      for (std::size_t i = 0; i < rows.size(); ++i) {
+        std::vector<std::string> one;
+        try {
+          records[i] = std::move(s.read_batch({rows[i]}, &one).front());
+          problems[i] = one.front();
+        } catch (const ArchiveError& e) {
+          problems[i] = fmt::format("tokens unreadable: {}", e.what());
+        }
+      }
+    }
     for (std::size_t i = 0; i < rows.size(); ++i) {
       const std::uint64_t row = rows[i];
       if (row > 0 && cols.message_id[row] <= cols.message_id[row - 1]) {

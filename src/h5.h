@@ -27,8 +27,7 @@ void silence_auto_printing();
   ([&]() {                                                                                      \
     auto fssl_h5_rc_ = (expr);                                                                  \
     if (fssl_h5_rc_ < 0) {                                                                      \
-      FSSL_THROW(ErrorType, "{}: {} failed: {}", fmt::format(__VA_ARGS__), #expr,               \
-                 ::fssl::h5::error_stack());                                                    \
+      FSSL_THROW(ErrorType, "{}: {}", fmt::format(__VA_ARGS__), ::fssl::h5::error_stack());     \
     }                                                                                           \
     return fssl_h5_rc_;                                                                         \
   }())

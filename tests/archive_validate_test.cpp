@@ -178,6 +178,45 @@ TEST_F(ArchiveValidate, UnlistedAndPartialShardsAreWarningsOnly) {
   EXPECT_EQ(r.n_warnings(), 2u) << dump(r);
 }
 
+TEST_F(ArchiveValidate, CorruptCompressedChunkNamesOnlyTheRecordsInIt) {
+  // Small /tokens chunks, so that one corrupt chunk hits a few records and spares the others.
+  test::TempDir dir;
+  WriterOptions options;
+  options.shard_messages = 40;
+  options.tokens_chunk = 64;
+  ArchiveWriter w = ArchiveWriter::open(dir.path(), options);
+  for (std::uint64_t i = 0; i < 40; ++i) w.append(test::test_record(i));
+  w.close();
+  const std::string path = dir / "shard-000000.h5";
+  haddr_t address = 0;
+  hsize_t size = 0;
+  {
+    hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = H5Dopen2(f, "/tokens", H5P_DEFAULT);
+    hid_t space = H5Dget_space(d);
+    hsize_t offset[1] = {0};
+    unsigned mask = 0;
+    ASSERT_GE(H5Dget_chunk_info(d, space, 3, offset, &mask, &address, &size), 0);
+    H5Sclose(space);
+    H5Dclose(d);
+    H5Fclose(f);
+  }
+  {
+    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(static_cast<std::streamoff>(address));
+    const std::string garbage(static_cast<std::size_t>(size), '\x5a');
+    file.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+  }
+  ValidationReport r = archive_validate(dir.path(), nullptr);
+  EXPECT_TRUE(has_error(r, {"shard-000000.h5", "tokens unreadable", "inflate() failed"})) << dump(r);
+  const auto unreadable = std::count_if(r.problems.begin(), r.problems.end(), [](const Problem& p) {
+    return p.what.find("tokens unreadable") != std::string::npos;
+  });
+  EXPECT_GE(unreadable, 1);
+  EXPECT_LE(unreadable, 4);  // a 64-token chunk touches at most a few records of 2..70 tokens
+  EXPECT_EQ(r.n_records_checked, 40u);  // the rest of the shard was still checked
+}
+
 TEST_F(ArchiveValidate, MalformedManifestIsNamed) {
   std::ofstream(dir_ / "manifest.json", std::ios::trunc) << "{\"format\": \"fssl-archive-manifest\", ";
   ValidationReport r = validate();
