@@ -1,0 +1,1 @@
+// Safetensors reader and writer (safetensors.h). Being implemented.
