@@ -24,6 +24,9 @@ const std::vector<Command>& commands() {
       {{"archive validate", "check every invariant, the hash chain and the HMACs", ""}, cli_archive_validate},
       {{"archive export", "write every record as JSONL (importable)", ""}, cli_archive_export},
       {{"archive keygen", "create a random HMAC key file for a logger", ""}, cli_archive_keygen},
+      {{"model init", "write a deterministic random Llama/Qwen2/Qwen3 model (HF layout)", ""}, cli_model_init},
+      {{"model inspect", "architecture, parameters, dtypes and fingerprint of a model directory", ""}, cli_model_inspect},
+      {{"bench prefill", "prefill throughput, GFLOP/s and MFU against a measured matmul peak", ""}, cli_bench_prefill},
       {{"bench archive", "archive layout: bytes per token, random-read time, manifest scale", ""}, cli_bench_archive},
   };
   return table;

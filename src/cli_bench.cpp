@@ -8,6 +8,22 @@
 #include "fssl/error.h"
 
 namespace fssl {
+namespace {
+
+// "1,2,4" -> {1, 2, 4}; ConfigError naming the option otherwise.
+std::vector<std::uint64_t> parse_positive_list(const std::string& text, const char* option) {
+  std::vector<std::uint64_t> out;
+  std::stringstream list(text);
+  for (std::string item; std::getline(list, item, ',');) {
+    FSSL_CHECK(!item.empty() && item.size() < 12 && item.find_first_not_of("0123456789") == std::string::npos &&
+                   std::stoull(item) > 0, ConfigError, "{}: '{}' is not a positive integer", option, item);
+    out.push_back(std::stoull(item));
+  }
+  FSSL_CHECK(!out.empty(), ConfigError, "{}: empty list", option);
+  return out;
+}
+
+}  // namespace
 
 int cli_bench_archive(const std::vector<std::string>& args) {
   CommandSpec spec{"bench archive", "", "fssl bench archive [--messages N] [--vocab-size V] [--chunks 4096,8192,...]"};
@@ -26,13 +42,7 @@ int cli_bench_archive(const std::vector<std::string>& args) {
       ("seed", po::value<std::uint64_t>(&b.seed)->default_value(b.seed), "seed of the synthetic traffic");
   po::variables_map vm;
   if (!cli_parse(spec, args, o, {}, &vm)) return kExitOk;
-  b.tokens_chunks.clear();
-  std::stringstream list(chunks);
-  for (std::string item; std::getline(list, item, ',');) {
-    FSSL_CHECK(!item.empty() && item.find_first_not_of("0123456789") == std::string::npos && std::stoull(item) > 0,
-               ConfigError, "--chunks: '{}' is not a positive integer", item);
-    b.tokens_chunks.push_back(std::stoull(item));
-  }
+  b.tokens_chunks = parse_positive_list(chunks, "--chunks");
   FSSL_CHECK(b.n_messages > 0 && b.n_reads > 0 && b.batch_size > 0 && b.manifest_shards > 0, ConfigError,
              "--messages, --reads, --batch and --manifest-shards must be > 0");
   const bool own_dir = vm.count("scratch-dir") == 0;
@@ -48,6 +58,30 @@ int cli_bench_archive(const std::vector<std::string>& args) {
   }
   bench_archive(b);
   if (own_dir) std::filesystem::remove_all(b.scratch_dir);
+  return kExitOk;
+}
+
+int cli_bench_prefill(const std::vector<std::string>& args) {
+  CommandSpec spec{"bench prefill", "", "fssl bench prefill --model DIR [--threads 1,2] [--sequences 8 --length 256]"};
+  po::options_description o("Options");
+  PrefillBenchOptions b;
+  std::string threads = "1,2";
+  o.add_options()
+      ("model", po::value<std::string>(&b.model_dir)->required(), "Hugging Face model directory")
+      ("threads", po::value<std::string>(&threads)->default_value(threads), "comma-separated intra-op thread counts")
+      ("sequences", po::value<std::int64_t>(&b.n_sequences)->default_value(b.n_sequences), "sequences in the packed batch")
+      ("length", po::value<std::int64_t>(&b.sequence_length)->default_value(b.sequence_length), "tokens per sequence")
+      ("repeats", po::value<int>(&b.repeats)->default_value(b.repeats), "timed passes (best reported) after a warm-up")
+      ("dtype", po::value<std::string>(&b.dtype)->default_value(b.dtype), "compute dtype: f32 | bf16")
+      ("json", po::bool_switch(&b.json), "one JSON line per thread count");
+  po::variables_map vm;
+  if (!cli_parse(spec, args, o, {"model"}, &vm)) return kExitOk;
+  b.threads.clear();
+  for (std::uint64_t n : parse_positive_list(threads, "--threads")) b.threads.push_back(static_cast<int>(n));
+  FSSL_CHECK(b.n_sequences > 0 && b.sequence_length > 0 && b.repeats > 0, ConfigError,
+             "--sequences, --length and --repeats must be > 0");
+  FSSL_CHECK(b.dtype == "f32" || b.dtype == "bf16", ConfigError, "--dtype {}: f32 or bf16", b.dtype);
+  bench_prefill(b);
   return kExitOk;
 }
 

@@ -34,5 +34,9 @@ int cli_archive_export(const std::vector<std::string>& args);
 int cli_archive_keygen(const std::vector<std::string>& args);
 // cli_bench.cpp
 int cli_bench_archive(const std::vector<std::string>& args);
+int cli_bench_prefill(const std::vector<std::string>& args);
+// cli_model.cpp
+int cli_model_init(const std::vector<std::string>& args);
+int cli_model_inspect(const std::vector<std::string>& args);
 
 }  // namespace fssl

@@ -19,6 +19,25 @@ struct ArchiveBenchOptions {
   std::uint64_t seed = 1;
 };
 
+struct PrefillBenchOptions {
+  std::string model_dir;
+  std::vector<int> threads = {1, 2};
+  std::int64_t n_sequences = 8;       // packed batch of n_sequences x sequence_length tokens
+  std::int64_t sequence_length = 256;
+  int repeats = 3;                     // timed passes after one warm-up; the best is reported
+  std::string dtype = "f32";           // compute dtype: f32 | bf16
+  bool json = false;                   // one JSON object per thread count instead of the table
+};
+
+// Token id i of the benchmark batch: (i * 2654435761 + 12345) mod V, the same in
+// tools/bench_transformers.py, so both sides run identical inputs.
+std::int64_t bench_token_id(std::int64_t i, std::int64_t vocab_size);
+
+// Times packed prefill (hidden states for every token plus the logit shard of every position, in
+// chunks) at TP = 1 for each thread count, next to a float matmul peak measured with the same
+// threads in the same run; prints tokens/s, GFLOP/s (2 x matmul parameters x tokens) and MFU.
+void bench_prefill(const PrefillBenchOptions& options);
+
 // Writes one synthetic archive per /tokens chunk size and measures, per layout: write rate,
 // stored bytes per token, random single-message and batched read time per message, and full
 // validation time. Then times reading a manifest that describes 10^9 messages. Prints the table.

@@ -6,6 +6,9 @@
 // truncated file raises ModelError naming the file and the tensor or field; never undefined
 // behaviour.
 // Ownership: a SafetensorsFile owns its mapping; TensorView pointers are valid while it lives.
+// A file truncated by another process while mapped makes reads fault (SIGBUS): model directories
+// are expected to be immutable while fssl runs. Gaps between tensors and trailing bytes are
+// accepted (the Python reader is stricter).
 // Thread safety: immutable after open; concurrent reads are safe.
 #pragma once
 
@@ -64,8 +67,10 @@ struct TensorToWrite {
   std::size_t n_bytes = 0;  // must equal product(shape) * dtype size
 };
 
-// Writes a safetensors file (tensors sorted by name, as the Python library does; header padded
-// with spaces to a multiple of 8 bytes). Atomic: writes path + ".tmp" then renames.
+// Writes a safetensors file byte-identical to the Python library's: tensors ordered widest dtype
+// first, then by name (every tensor lands on its natural alignment); metadata keys sorted (Python
+// uses a hash map, so its order varies between runs when there are several keys); header padded
+// with spaces to a multiple of 8 bytes. Atomic: writes path + ".tmp", fsyncs, renames.
 // Throws ModelError on inconsistent sizes or I/O failure.
 void safetensors_write(const std::string& path, const std::vector<TensorToWrite>& tensors,
                        const std::map<std::string, std::string>& metadata = {});

@@ -1,0 +1,90 @@
+// A Llama-family causal LM replayed by libtorch, tensor-parallel over a Communicator.
+//
+// Tensor parallelism over t ranks (rank r), Megatron-style; every rank of a group holds 1/t:
+//   embedding   vocab-parallel: rows [r*Vp, r*Vp + Vp) of E, Vp = ceil(V / t), zero-padded;
+//               lookup outside the shard gives 0, then all-reduce(sum).
+//   q, k, v     column-parallel: Y = X [A_1 ... A_t], rank r holds the heads [r*h/t, (r+1)*h/t).
+//               When t > kv heads, kv heads are replicated (t must be a multiple of kv heads);
+//               rank r uses kv head r / (t / kv_heads), the one its query heads attend with.
+//   o_proj      row-parallel: Y = sum_r X_r B_r, partial products all-reduced, bias added after.
+//   gate, up    column-parallel over intermediate_size / t;  down  row-parallel + all-reduce.
+//   norms       replicated.   lm_head  vocab-parallel like the embedding (tied or not): each rank
+//               returns its [n, Vp] logit shard; padded columns (global id >= V) are -inf so they
+//               never win an argmax. The vocabulary is never gathered.
+// Requirements: t divides num_attention_heads and intermediate_size, and either divides or is a
+// multiple of num_key_value_heads.
+//
+// Numerics follow Hugging Face transformers' eager implementation (fp32 RMSNorm, rotate_half RoPE
+// with fp32 cos/sin, softmax in fp32). Weights are converted at load to the compute dtype.
+// Threads: intra-op threads are set from ModelOptions::n_threads (libtorch's default here is 1).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fssl/comm.h"
+#include "fssl/model_config.h"
+
+namespace fssl {
+
+struct ModelOptions {
+  at::ScalarType compute_dtype = at::kFloat;  // kFloat or kBFloat16 on CPU (no fp16 matmul there)
+  int n_threads = 0;                          // > 0: at::set_num_threads(n_threads) at load
+  bool check_finite = true;                   // refuse NaN/Inf weights at load
+};
+
+// This rank's keys and values of one sequence: per layer [n_kv_local, length, head_dim].
+struct KvCache {
+  std::vector<at::Tensor> k, v;
+  std::int64_t length = 0;
+};
+
+// One sequence of a packed batch: tokens [start, start + length). With a cache the sequence
+// continues it: positions start at cache->length and the new keys/values are appended.
+struct Segment {
+  std::int64_t start = 0;
+  std::int64_t length = 0;
+  KvCache* cache = nullptr;
+};
+
+class Model {
+ public:
+  // Collective over `comm`: each rank reads and keeps its shard of the weights. Throws
+  // ModelError naming the file and tensor for missing files or tensors, wrong shapes, non-float
+  // dtypes and NaN/Inf weights, ConfigError when the TP size does not fit the architecture.
+  static Model load(const std::string& dir, Communicator& comm, const ModelOptions& options);
+  Model(Model&&) noexcept;
+  Model& operator=(Model&&) noexcept;
+  ~Model();
+
+  const ModelConfig& config() const;
+  const ModelOptions& options() const;
+  int tp_rank() const;
+  int tp_size() const;
+  std::int64_t vocab_shard_begin() const;  // global id of this rank's first logit column
+  std::int64_t vocab_shard_size() const;   // Vp, columns of every rank's logit shard
+  std::int64_t vocab_shard_valid() const;  // real (non-padding) columns on this rank
+
+  // Collective. tokens: [T] int64 (ids < V), segments cover [0, T) in order.
+  // Returns the final-normed hidden states [T, hidden_size] in the compute dtype, replicated.
+  at::Tensor forward_hidden(const at::Tensor& tokens, const std::vector<Segment>& segments);
+  // Not collective. hidden [n, hidden_size] -> logit shard [n, Vp] float32. Callers pass rows in
+  // chunks to bound memory (never all positions of a long batch at once).
+  at::Tensor logits_shard(const at::Tensor& hidden);
+  KvCache kv_cache_new() const;
+
+  struct Impl;
+
+ private:
+  explicit Model(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Hex model fingerprint of a model directory (docs/model-format.md): config fields + every
+// tensor's name, dtype, shape and bytes. Reads all weights once. Throws ModelError.
+std::string model_fingerprint(const std::string& dir);
+
+}  // namespace fssl

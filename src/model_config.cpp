@@ -1,0 +1,141 @@
+// config.json -> ModelConfig, refusing what fssl does not replay faithfully.
+#include "fssl/model_config.h"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "fssl/error.h"
+
+namespace fssl {
+namespace {
+
+using nlohmann::json;
+
+struct Reader {
+  const json& j;
+  const std::string& path;
+
+  template <typename T>
+  T get(const char* key) const {
+    FSSL_CHECK(j.contains(key) && !j[key].is_null(), ModelError, "{}: missing field '{}'", path, key);
+    try {
+      return j[key].get<T>();
+    } catch (const json::exception& e) {
+      FSSL_THROW(ModelError, "{}: field '{}' has the wrong type: {}", path, key, e.what());
+    }
+  }
+  template <typename T>
+  T get_or(const char* key, T fallback) const {
+    return j.contains(key) && !j[key].is_null() ? get<T>(key) : fallback;
+  }
+};
+
+// `rope_scaling` (transformers 4) or `rope_parameters` (transformers 5) as RopeScaling.
+RopeScaling parse_rope_scaling(const json& j, const std::string& path) {
+  RopeScaling r;
+  const char* key = j.contains("rope_scaling") && !j["rope_scaling"].is_null() ? "rope_scaling" : "rope_parameters";
+  if (!j.contains(key) || j[key].is_null()) return r;
+  const json& s = j[key];
+  FSSL_CHECK(s.is_object(), ModelError, "{}: field '{}' must be an object", path, key);
+  Reader rs{s, path};
+  const std::string type = s.contains("rope_type") ? rs.get<std::string>("rope_type") : rs.get_or<std::string>("type", "default");
+  if (type == "default") return r;
+  if (type == "linear") {
+    r.type = RopeScaling::Type::kLinear;
+    r.factor = rs.get<double>("factor");
+  } else if (type == "llama3") {
+    r.type = RopeScaling::Type::kLlama3;
+    r.factor = rs.get<double>("factor");
+    r.low_freq_factor = rs.get<double>("low_freq_factor");
+    r.high_freq_factor = rs.get<double>("high_freq_factor");
+    r.original_max_position_embeddings = rs.get<double>("original_max_position_embeddings");
+    FSSL_CHECK(r.high_freq_factor > r.low_freq_factor, ModelError,
+               "{}: rope_scaling.high_freq_factor must exceed low_freq_factor", path);
+  } else {
+    FSSL_THROW(ModelError, "{}: field 'rope_scaling.rope_type' = '{}' is not supported (default, linear, llama3)", path,
+               type);
+  }
+  return r;
+}
+
+}  // namespace
+
+std::int64_t ModelConfig::n_parameters() const {
+  const std::int64_t q = n_heads * head_dim, kv = n_kv_heads * head_dim;
+  std::int64_t per_layer = hidden_size * (q + 2 * kv) + q * hidden_size + 3 * hidden_size * intermediate_size +
+                           2 * hidden_size;
+  if (attention_bias) per_layer += q + 2 * kv;
+  if (qk_norm) per_layer += 2 * head_dim;
+  return n_layers * per_layer + vocab_size * hidden_size * (tie_word_embeddings ? 1 : 2) + hidden_size;
+}
+
+ModelConfig ModelConfig::read(const std::string& path_or_dir) {
+  const std::string path =
+      std::filesystem::is_directory(path_or_dir) ? path_or_dir + "/config.json" : path_or_dir;
+  std::ifstream in(path);
+  FSSL_CHECK(in.good(), ModelError, "{}: cannot open model config", path);
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const json::exception& e) {
+    FSSL_THROW(ModelError, "{}: malformed JSON: {}", path, e.what());
+  }
+  FSSL_CHECK(j.is_object(), ModelError, "{}: config must be a JSON object", path);
+  Reader r{j, path};
+  ModelConfig c;
+  const auto archs = r.get<std::vector<std::string>>("architectures");
+  FSSL_CHECK(archs.size() == 1, ModelError, "{}: field 'architectures' must name exactly one architecture", path);
+  c.architecture = archs[0];
+  c.model_type = r.get_or<std::string>("model_type", "");
+  if (c.architecture == "LlamaForCausalLM" || c.architecture == "MistralForCausalLM") {
+    c.attention_bias = r.get_or<bool>("attention_bias", false);
+    c.o_proj_bias = c.attention_bias;
+    c.mlp_bias = r.get_or<bool>("mlp_bias", false);
+  } else if (c.architecture == "Qwen2ForCausalLM") {
+    c.attention_bias = true;  // Qwen2 hard-codes q/k/v biases and no o_proj bias
+  } else if (c.architecture == "Qwen3ForCausalLM") {
+    c.attention_bias = r.get_or<bool>("attention_bias", false);
+    c.o_proj_bias = c.attention_bias;
+    c.qk_norm = true;
+  } else {
+    FSSL_THROW(ModelError,
+               "{}: field 'architectures' = '{}' is not supported (LlamaForCausalLM, MistralForCausalLM, "
+               "Qwen2ForCausalLM, Qwen3ForCausalLM)", path, c.architecture);
+  }
+  c.vocab_size = r.get<std::int64_t>("vocab_size");
+  c.hidden_size = r.get<std::int64_t>("hidden_size");
+  c.intermediate_size = r.get<std::int64_t>("intermediate_size");
+  c.n_layers = r.get<std::int64_t>("num_hidden_layers");
+  c.n_heads = r.get<std::int64_t>("num_attention_heads");
+  c.n_kv_heads = r.get_or<std::int64_t>("num_key_value_heads", c.n_heads);
+  FSSL_CHECK(c.vocab_size > 0 && c.hidden_size > 0 && c.intermediate_size > 0 && c.n_layers > 0 && c.n_heads > 0 &&
+                 c.n_kv_heads > 0, ModelError, "{}: sizes must be positive", path);
+  FSSL_CHECK(c.n_heads % c.n_kv_heads == 0, ModelError,
+             "{}: num_attention_heads {} is not a multiple of num_key_value_heads {}", path, c.n_heads, c.n_kv_heads);
+  // Qwen3Config defaults head_dim to 128, the others derive it from the hidden size.
+  c.head_dim = r.get_or<std::int64_t>("head_dim", c.qk_norm ? 128 : c.hidden_size / c.n_heads);
+  FSSL_CHECK(c.head_dim > 0 && c.head_dim % 2 == 0, ModelError, "{}: head_dim {} must be positive and even", path,
+             c.head_dim);
+  c.rms_norm_eps = r.get_or<double>("rms_norm_eps", 1e-6);
+  c.rope_theta = r.get_or<double>("rope_theta", 10000.0);
+  if (!j.contains("rope_theta") && j.contains("rope_parameters") && j["rope_parameters"].is_object()) {
+    c.rope_theta = Reader{j["rope_parameters"], path}.get_or<double>("rope_theta", c.rope_theta);
+  }
+  c.rope_scaling = parse_rope_scaling(j, path);
+  c.tie_word_embeddings = r.get_or<bool>("tie_word_embeddings", false);
+  const std::string act = r.get_or<std::string>("hidden_act", "silu");
+  FSSL_CHECK(act == "silu", ModelError, "{}: field 'hidden_act' = '{}' is not supported (silu)", path, act);
+  if (c.architecture == "MistralForCausalLM") {
+    // MistralConfig's default window is 4096 when the key is absent; null means full attention.
+    c.sliding_window = j.contains("sliding_window") ? r.get_or<std::int64_t>("sliding_window", 0) : 4096;
+    FSSL_CHECK(c.sliding_window >= 0, ModelError, "{}: field 'sliding_window' must be >= 1 or null", path);
+  } else if (r.get_or<bool>("use_sliding_window", false) && j.contains("sliding_window") &&
+             !j["sliding_window"].is_null()) {
+    // Qwen2/Qwen3 windows apply only to some layers (max_window_layers): refuse, never replay wrongly.
+    FSSL_THROW(ModelError, "{}: field 'use_sliding_window' = true is not supported for {}", path, c.architecture);
+  }
+  return c;
+}
+
+}  // namespace fssl
