@@ -62,7 +62,7 @@ int cli_bench_archive(const std::vector<std::string>& args) {
 }
 
 int cli_bench_prefill(const std::vector<std::string>& args) {
-  CommandSpec spec{"bench prefill", "", "fssl bench prefill --model DIR [--threads 1,2] [--sequences 8 --length 256]"};
+  CommandSpec spec{"bench prefill", "", "fssl bench prefill --model DIR [--threads 1,2] [--sequences 8 --length 512]"};
   po::options_description o("Options");
   PrefillBenchOptions b;
   std::string threads = "1,2";
@@ -70,7 +70,9 @@ int cli_bench_prefill(const std::vector<std::string>& args) {
       ("model", po::value<std::string>(&b.model_dir)->required(), "Hugging Face model directory")
       ("threads", po::value<std::string>(&threads)->default_value(threads), "comma-separated intra-op thread counts")
       ("sequences", po::value<std::int64_t>(&b.n_sequences)->default_value(b.n_sequences), "sequences in the packed batch")
-      ("length", po::value<std::int64_t>(&b.sequence_length)->default_value(b.sequence_length), "tokens per sequence")
+      ("length", po::value<std::int64_t>(&b.sequence_length)->default_value(b.sequence_length),
+       "maximum tokens per sequence (lengths vary over [32, length] like real messages)")
+      ("fixed-length", po::bool_switch(&b.fixed_length), "every sequence exactly --length tokens")
       ("repeats", po::value<int>(&b.repeats)->default_value(b.repeats), "timed passes (best reported) after a warm-up")
       ("dtype", po::value<std::string>(&b.dtype)->default_value(b.dtype), "compute dtype: f32 | bf16")
       ("json", po::bool_switch(&b.json), "one JSON line per thread count");

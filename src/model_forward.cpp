@@ -23,26 +23,27 @@ at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tens
   return x * cos.unsqueeze(1) + rotate_half(x) * sin.unsqueeze(1);
 }
 
-// Causal attention of one segment. q [L, hq, d]; k, v [P + L, hk, d] (P cached positions);
-// window > 0 also hides keys more than window - 1 positions behind the query.
-at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, std::int64_t n_cached, double scale,
-                  std::int64_t window) {
-  const std::int64_t L = q.size(0), S = k.size(0), group = q.size(1) / k.size(1);
-  at::Tensor qh = q.transpose(0, 1);                                    // [hq, L, d]
-  at::Tensor kh = k.transpose(0, 1).repeat_interleave(group, 0);        // [hq, S, d]: head h uses kv h / group
-  at::Tensor vh = v.transpose(0, 1).repeat_interleave(group, 0);
-  at::Tensor scores = at::matmul(qh, kh.transpose(1, 2)) * scale;       // [hq, L, S]
+// Positions hidden from each query of a segment: [L, S] bool, true = masked. Query i sits at
+// absolute position n_cached + i and sees keys j <= n_cached + i (and, with a sliding window,
+// j > n_cached + i - window). Undefined when nothing is masked (a decode step inside the window).
+at::Tensor attention_mask(std::int64_t L, std::int64_t S, std::int64_t n_cached, std::int64_t window) {
   const bool windowed = window > 0 && S > window;
-  if (L > 1 || windowed) {
-    // Query i sits at absolute position n_cached + i and sees keys j <= n_cached + i
-    // (and j > n_cached + i - window with a sliding window).
-    at::Tensor ones = at::ones({L, S}, at::TensorOptions().dtype(at::kBool));
-    at::Tensor mask = ones.triu(n_cached + 1);
-    if (windowed) mask = mask.logical_or(ones.tril(n_cached - window));
-    scores = scores.masked_fill(mask, -std::numeric_limits<float>::infinity());
-  }
+  if (L == 1 && !windowed) return at::Tensor();
+  at::Tensor ones = at::ones({L, S}, at::TensorOptions().dtype(at::kBool));
+  at::Tensor mask = ones.triu(n_cached + 1);
+  return windowed ? mask.logical_or(ones.tril(n_cached - window)) : mask;
+}
+
+// Causal attention of one segment. q [L, hq, d]; k, v [S = P + L, hk, d] (P cached positions).
+// Query heads are grouped by the kv head they share ([hk, group * L, d]), so grouped-query
+// attention needs no copies of k and v: head h uses kv head h / group, as transformers' repeat_kv.
+at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask, double scale) {
+  const std::int64_t L = q.size(0), S = k.size(0), hk = k.size(1), group = q.size(1) / hk, d = q.size(2);
+  at::Tensor qg = q.permute({1, 0, 2}).reshape({hk, group * L, d});
+  at::Tensor scores = at::matmul(qg, k.permute({1, 2, 0})).mul_(scale);  // [hk, group * L, S]
+  if (mask.defined()) scores.view({hk, group, L, S}).masked_fill_(mask, -std::numeric_limits<float>::infinity());
   at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
-  return at::matmul(probs, vh).transpose(0, 1).reshape({L, -1});        // [L, hq * d]
+  return at::matmul(probs, v.transpose(0, 1)).view({q.size(1), L, d}).transpose(0, 1).reshape({L, -1});
 }
 
 }  // namespace
@@ -95,6 +96,11 @@ at::Tensor Model::forward_hidden(const at::Tensor& tokens, const std::vector<Seg
     m.comm->all_reduce_sum(x);
   }
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  std::vector<at::Tensor> masks;  // the same for every layer
+  for (const Segment& s : segments) {
+    const std::int64_t n_cached = s.cache ? s.cache->length : 0;
+    masks.push_back(attention_mask(s.length, n_cached + s.length, n_cached, c.sliding_window));
+  }
   for (std::size_t li = 0; li < m.layers.size(); ++li) {
     const LayerWeights& w = m.layers[li];
     at::Tensor h = rms_norm(x, w.input_norm, c.rms_norm_eps);
@@ -110,11 +116,10 @@ at::Tensor Model::forward_hidden(const at::Tensor& tokens, const std::vector<Seg
     k = apply_rope(k, cos, sin);
     std::vector<at::Tensor> outputs;
     outputs.reserve(segments.size());
-    for (const Segment& s : segments) {
+    for (std::size_t si = 0; si < segments.size(); ++si) {
+      const Segment& s = segments[si];
       at::Tensor ks = k.narrow(0, s.start, s.length), vs = v.narrow(0, s.start, s.length);
-      std::int64_t n_cached = 0;
       if (s.cache != nullptr) {
-        n_cached = s.cache->length;
         at::Tensor& ck = s.cache->k[li];
         at::Tensor& cv = s.cache->v[li];
         ck = ck.defined() ? at::cat({ck, ks}, 0) : ks.clone();
@@ -122,7 +127,7 @@ at::Tensor Model::forward_hidden(const at::Tensor& tokens, const std::vector<Seg
         ks = ck;
         vs = cv;
       }
-      outputs.push_back(attend(q.narrow(0, s.start, s.length), ks, vs, n_cached, scale, c.sliding_window));
+      outputs.push_back(attend(q.narrow(0, s.start, s.length), ks, vs, masks[si], scale));
     }
     at::Tensor attn = at::linear(outputs.size() == 1 ? outputs[0] : at::cat(outputs, 0), w.o_w);
     m.comm->all_reduce_sum(attn);
@@ -130,8 +135,8 @@ at::Tensor Model::forward_hidden(const at::Tensor& tokens, const std::vector<Seg
     x = x + attn;
     h = rms_norm(x, w.post_norm, c.rms_norm_eps);
     at::Tensor gate_up = w.gate_up_b.defined() ? at::linear(h, w.gate_up_w, w.gate_up_b) : at::linear(h, w.gate_up_w);
-    at::Tensor mlp = at::linear(at::silu(gate_up.narrow(1, 0, m.inter_local)) * gate_up.narrow(1, m.inter_local, m.inter_local),
-                                w.down_w);
+    at::Tensor act = at::silu(gate_up.narrow(1, 0, m.inter_local)).mul_(gate_up.narrow(1, m.inter_local, m.inter_local));
+    at::Tensor mlp = at::linear(act, w.down_w);
     m.comm->all_reduce_sum(mlp);
     if (w.down_b.defined()) mlp = mlp + w.down_b;
     x = x + mlp;

@@ -22,16 +22,19 @@ struct ArchiveBenchOptions {
 struct PrefillBenchOptions {
   std::string model_dir;
   std::vector<int> threads = {1, 2};
-  std::int64_t n_sequences = 8;       // packed batch of n_sequences x sequence_length tokens
-  std::int64_t sequence_length = 256;
+  std::int64_t n_sequences = 8;       // sequences in the packed batch
+  std::int64_t sequence_length = 512;  // maximum length; lengths vary unless fixed_length
+  bool fixed_length = false;           // every sequence sequence_length tokens
   int repeats = 3;                     // timed passes after one warm-up; the best is reported
   std::string dtype = "f32";           // compute dtype: f32 | bf16
   bool json = false;                   // one JSON object per thread count instead of the table
 };
 
-// Token id i of the benchmark batch: (i * 2654435761 + 12345) mod V, the same in
-// tools/bench_transformers.py, so both sides run identical inputs.
+// Token id i of the benchmark batch: (i * 2654435761 + 12345) mod V, and the length of sequence s:
+// 32 + ((s * 2654435761 + 7) mod 2^32) mod (max_length - 31), i.e. spread over [32, max_length]
+// like real messages. tools/bench_transformers.py uses the same formulas: identical inputs.
 std::int64_t bench_token_id(std::int64_t i, std::int64_t vocab_size);
+std::int64_t bench_sequence_length(std::int64_t s, std::int64_t max_length);
 
 // Times packed prefill (hidden states for every token plus the logit shard of every position, in
 // chunks) at TP = 1 for each thread count, next to a float matmul peak measured with the same
