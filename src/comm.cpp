@@ -3,6 +3,8 @@
 
 #include <ATen/ATen.h>
 
+#include "comm_argmax.h"
+
 namespace fssl {
 namespace {
 
@@ -42,20 +44,12 @@ class MpiCommunicator final : public Communicator {
     FSSL_CHECK(values.scalar_type() == at::kFloat && indices.scalar_type() == at::kLong &&
                    values.numel() == indices.numel(), CommError, "all_reduce_argmax: needs float values and int64 indices");
     if (comm_.world_size() == 1) return;
-    // MPI_MAXLOC on (float, int) pairs keeps the smaller index on ties; vocab ids fit in int.
-    struct Pair { float value; int index; };
-    const std::int64_t n = values.numel();
-    std::vector<Pair> pairs(static_cast<std::size_t>(n));
-    const float* v = values.data_ptr<float>();
-    const std::int64_t* ix = indices.data_ptr<std::int64_t>();
-    for (std::int64_t i = 0; i < n; ++i) pairs[static_cast<std::size_t>(i)] = {v[i], static_cast<int>(ix[i])};
-    FSSL_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, pairs.data(), static_cast<int>(n), MPI_FLOAT_INT, MPI_MAXLOC, comm_.get()));
-    float* vo = values.data_ptr<float>();
-    std::int64_t* io = indices.data_ptr<std::int64_t>();
-    for (std::int64_t i = 0; i < n; ++i) {
-      vo[i] = pairs[static_cast<std::size_t>(i)].value;
-      io[i] = pairs[static_cast<std::size_t>(i)].index;
-    }
+    // The same unsigned-64 MAX encoding as the NCCL backend (MPI_MAXLOC would do here, but one
+    // encoding for both backends keeps their tie rules identical by construction).
+    at::Tensor keys = argmax_keys(values, indices);
+    FSSL_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, keys.data_ptr(), static_cast<int>(keys.numel()), MPI_UINT64_T, MPI_MAX,
+                                 comm_.get()));
+    argmax_keys_decode(keys, values, indices);
   }
 
   at::Tensor all_gather(const at::Tensor& t) override {

@@ -40,6 +40,22 @@ TEST_P(TensorParallel, ShardedLogitsEqualTp1) {
 
 INSTANTIATE_TEST_SUITE_P(Hf, TensorParallel, ::testing::Values("llama", "qwen2", "qwen3"));
 
+TEST(CommMpi, ArgmaxTiesGoToTheSmallestIndexOnAnyRankCount) {
+  MpiComm world;
+  auto comm = comm_mpi(world);
+  // Row 0: every rank offers 5.0 at index 100 - rank: the smallest index (100 - (t - 1)) wins.
+  // Row 1: rank r offers r, so the last rank wins with its index.
+  at::Tensor values = at::tensor(std::vector<float>{5.0f, static_cast<float>(world.rank())});
+  at::Tensor indices = at::tensor(std::vector<std::int64_t>{100 - world.rank(), 10 * world.rank()});
+  comm->all_reduce_argmax(values, indices);
+  EXPECT_EQ(indices[0].item<std::int64_t>(), 100 - (world.world_size() - 1));
+  EXPECT_EQ(values[1].item<float>(), static_cast<float>(world.world_size() - 1));
+  EXPECT_EQ(indices[1].item<std::int64_t>(), 10 * (world.world_size() - 1));
+  at::Tensor sum = at::full({3}, static_cast<double>(world.rank() + 1), at::kDouble);
+  comm->all_reduce_sum(sum);
+  EXPECT_EQ(sum[2].item<double>(), world.world_size() * (world.world_size() + 1) / 2.0);
+}
+
 TEST(TensorParallelDecode, KvCacheUnderTpEqualsPrefill) {
   MpiComm world;
   auto group = comm_mpi(world);

@@ -8,6 +8,8 @@
 #include <cuda_runtime.h>
 #include <nccl.h>
 
+#include <memory>
+
 #include "fssl/error.h"
 #include "fssl/mpi.h"
 
@@ -53,5 +55,10 @@ class NcclComm {
   ncclComm_t comm_ = nullptr;
   int rank_ = 0, world_size_ = 1;
 };
+
+class Communicator;
+// Communicator over CUDA tensors (comm.h). Collective over `mpi`; each rank's CUDA device must be
+// set first (one rank per GPU).
+std::unique_ptr<Communicator> comm_nccl(const MpiComm& mpi);
 
 }  // namespace fssl
