@@ -1,0 +1,44 @@
+// The sampler filter pipeline of Gumbel-max profiles (vLLM V1 order), applied vocab-parallel to
+// a message's logit rows. For each row with temperature T >= 1e-5 (greedy rows are not filtered):
+//   1. s = l / T                                   float32, l the raw logits
+//   2. min-p:  drop i with pi_i < min_p * max_j pi_j, pi = softmax(s)   <=>  s_i - max s < ln(min_p)
+//   3. top-k:  keep s_i >= (k-th largest s); ties at the boundary are KEPT (more than k may survive);
+//              k = 0 or k >= V is a no-op
+//   4. top-p:  over the survivors, keep i iff the probability mass strictly above s_i is < p, so
+//              the largest token is always kept; p = 1 is a no-op. (vLLM sorts ascending and drops
+//              cumulative <= 1 - p: the same set up to float32 rounding; when several tokens tie
+//              exactly at the top-p boundary fssl keeps all of them, vLLM's sort keeps some.)
+//   5. pi = softmax over the survivors (float32).
+// Under tensor parallelism each rank holds columns [vocab_begin, vocab_begin + Vp) (padding = -inf)
+// and only scalars or short candidate lists cross ranks: the global max (min-p, softmax), each
+// rank's k largest values (top-k), and for top-p each rank's largest survivors, doubling the list
+// until no rank can hold an unseen token above the boundary (all of them only when the
+// distribution is nearly flat and p is near 1).
+// Collective over the communicator: all ranks call with the same rows and parameters.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+
+#include "fssl/comm.h"
+
+namespace fssl {
+
+struct SamplerParams {
+  float temperature = 1.0f;  // < 1e-5: greedy
+  std::int32_t top_k = 0;    // 0 = disabled
+  float top_p = 1.0f;        // (0, 1]; 1 = disabled
+  float min_p = 0.0f;        // [0, 1]; 0 = disabled
+  bool greedy() const { return temperature < 1e-5f; }
+};
+
+struct FilteredRows {
+  at::Tensor scaled;    // [n, Vp] float32: s = l / T, -inf where filtered (or the raw logits if greedy)
+  at::Tensor log_norm;  // [n] float32: m + ln Z, so that pi_i = exp(s_i - log_norm) over survivors
+};
+
+// logits: [n, Vp] float32, this rank's vocabulary shard (padding columns -inf).
+FilteredRows sampler_filter(const at::Tensor& logits, const SamplerParams& params, Communicator& comm);
+
+}  // namespace fssl

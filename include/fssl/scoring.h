@@ -1,0 +1,64 @@
+// FSSL scores of every output token of Gumbel-max profiles (verification-math.md §4-§6),
+// computed on a tensor-parallel group's vocabulary shards with scalar reductions only.
+//
+// Per output row with claimed token y, raw logits l, Exp(1) noise E (G = -ln E) and the kept set
+// K of sampler_filter (sampler.h):
+//   z_i = l_i + T * G_i (i in K), -inf otherwise;   c = argmax z (ties: smallest id)
+//   margin      Delta = z_c - z_y in [0, +inf]; +inf iff y not in K           (Token-DiFR margin)
+//   gmls[s]     ln Phi(-Delta / (sqrt(2) sigma_s)) for each configured sigma   (GM-LS, <= ln 1/2)
+//   exact       argmax_i pi_i / E_i == y in float32, the server's own rule
+//   prob        pi_y after the filters
+//   logit_rank  #{i : l_i > l_y}                     (raw logits, 0 = top)
+//   gumbel_rank #{i : pi_i / E_i > pi_y / E_y}; -1 when y is filtered (infinite rank)
+//   admissible  |A(delta_j)| = #{i in K : z_c - z_i <= delta_j} for the margin grid
+//   tier        safe (Delta <= margin_threshold), suspicious (rank <= rank_cutoff), dangerous
+//   bits        log2 |A(margin_threshold)|, log2(rank_cutoff + 1) (conservative, §6), log2 V
+// Greedy rows (T < 1e-5) draw no noise: z = l, c = argmax l, exact = (c == y), and the rest as
+// above with pi the unfiltered softmax of l.
+// Every field is a per-token quantity that later statistics add up across ranks and messages.
+// Collective over the communicator: all ranks call with the same rows.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "fssl/comm.h"
+#include "fssl/sampler.h"
+
+namespace fssl {
+
+struct ScoreConfig {
+  std::vector<double> sigmas = {0.01, 0.1, 1.0};               // GM-LS noise scales (raw-logit units)
+  std::vector<double> margin_grid = {0.0, 0.1, 0.5, 1.0, 2.0, 5.0};  // admissible-set thresholds
+  double margin_threshold = 1.0;                               // tau_Delta of the three-tier class
+  std::int64_t rank_cutoff = 32;                               // R
+};
+
+enum class TokenTier : std::uint8_t { kSafe = 0, kSuspicious = 1, kDangerous = 2 };
+
+// Scores of n output rows; all tensors on CPU.
+struct ScoreBatch {
+  at::Tensor exact;        // [n] bool
+  at::Tensor margin;       // [n] float32, +inf if y filtered
+  at::Tensor gmls;         // [n, n_sigmas] float32
+  at::Tensor prob;         // [n] float32
+  at::Tensor logit_rank;   // [n] int64
+  at::Tensor gumbel_rank;  // [n] int64, -1 = infinite (y filtered)
+  at::Tensor admissible;   // [n, n_grid] int64
+  at::Tensor tier;         // [n] uint8 (TokenTier)
+  at::Tensor bits;         // [n] float64
+};
+
+// logits, noise: [n, Vp] float32 shards (columns [vocab_begin, vocab_begin + Vp); padding -inf in
+// logits, any positive value in noise); claimed: [n] int64 global ids < vocab_size.
+ScoreBatch score_gumbel_rows(const at::Tensor& logits, const at::Tensor& noise, const at::Tensor& claimed,
+                             const SamplerParams& params, std::int64_t vocab_begin, std::int64_t vocab_size,
+                             const ScoreConfig& config, Communicator& comm);
+
+// ln Phi(x) for the standard normal CDF, accurate in the far left tail (no underflow to -inf
+// before x ~ -1e154).
+double log_ndtr(double x);
+
+}  // namespace fssl

@@ -1,0 +1,113 @@
+// Gumbel-max scores on vocabulary shards (scoring.h): every cross-rank step is a max, a sum, or
+// an argmax-with-index of per-row scalars.
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <limits>
+
+#include "fssl/scoring.h"
+
+namespace fssl {
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// Value of each row at the claimed column, from the rank that owns it (others contribute -inf).
+at::Tensor claimed_value(const at::Tensor& x, const at::Tensor& local_y, const at::Tensor& owned, Communicator& comm) {
+  at::Tensor v = x.gather(1, local_y.unsqueeze(1)).squeeze(1).masked_fill(owned.logical_not(), kNegInf).contiguous();
+  comm.all_reduce_max(v);
+  return v;
+}
+
+// Global argmax (value, index) of each row; ties go to the smallest global id.
+std::pair<at::Tensor, at::Tensor> global_argmax(const at::Tensor& x, std::int64_t vocab_begin, Communicator& comm) {
+  auto [values, index] = x.max(1);  // first maximum within the shard
+  values = values.contiguous();
+  index = (index + vocab_begin).contiguous();
+  comm.all_reduce_argmax(values, index);
+  return {values, index};
+}
+
+at::Tensor global_count(const at::Tensor& mask, Communicator& comm) {
+  at::Tensor n = mask.sum(1).to(at::kLong).contiguous();
+  comm.all_reduce_sum(n);
+  return n;
+}
+
+}  // namespace
+
+double log_ndtr(double x) {
+  if (x > -20.0) return std::log(0.5 * std::erfc(-x / std::sqrt(2.0)));
+  // Asymptotic series of Phi(x) = phi(x) / |x| * (1 - 1/x^2 + 3/x^4 - 15/x^6 + ...).
+  const double x2 = x * x;
+  const double series = 1.0 - 1.0 / x2 + 3.0 / (x2 * x2) - 15.0 / (x2 * x2 * x2);
+  return -0.5 * x2 - std::log(-x) - 0.5 * std::log(2.0 * M_PI) + std::log(series);
+}
+
+ScoreBatch score_gumbel_rows(const at::Tensor& logits, const at::Tensor& noise, const at::Tensor& claimed,
+                             const SamplerParams& params, std::int64_t vocab_begin, std::int64_t vocab_size,
+                             const ScoreConfig& config, Communicator& comm) {
+  const std::int64_t n = logits.size(0), vp = logits.size(1);
+  FSSL_CHECK(noise.sizes() == logits.sizes() && claimed.size(0) == n, ReplayError,
+             "score_gumbel_rows: logits [{}, {}], noise and claimed ids disagree", n, vp);
+  at::Tensor local_y = claimed - vocab_begin;
+  at::Tensor owned = (local_y >= 0).logical_and(local_y < vp);
+  local_y = local_y.clamp(0, vp - 1);
+  const bool greedy = params.greedy();
+  const FilteredRows f = sampler_filter(logits, params, comm);
+  at::Tensor kept = f.scaled != kNegInf;
+  // z = l + T G on the kept set; greedy rows use the raw logits.
+  at::Tensor z = greedy ? logits.clone()
+                        : (logits + params.temperature * noise.log().neg()).masked_fill(kept.logical_not(), kNegInf);
+  auto [z_c, c] = global_argmax(z, vocab_begin, comm);
+  at::Tensor z_y = claimed_value(z, local_y, owned, comm);
+  at::Tensor margin = z_c - z_y;  // +inf when z_y = -inf
+  // The server's rule in float32: argmax pi / E over the kept set (greedy: argmax l).
+  at::Tensor pi = (f.scaled - f.log_norm.unsqueeze(1)).exp();
+  at::Tensor ratio = greedy ? logits : (pi / noise).masked_fill(kept.logical_not(), kNegInf);
+  at::Tensor server_choice = global_argmax(ratio, vocab_begin, comm).second;
+  at::Tensor ratio_y = claimed_value(ratio, local_y, owned, comm);
+  at::Tensor l_y = claimed_value(logits, local_y, owned, comm);
+
+  ScoreBatch out;
+  out.exact = server_choice.eq(claimed);
+  out.margin = margin;
+  out.prob = claimed_value(pi, local_y, owned, comm);
+  out.logit_rank = global_count(logits > l_y.unsqueeze(1), comm);
+  out.gumbel_rank = global_count(ratio > ratio_y.unsqueeze(1), comm).masked_fill(ratio_y == kNegInf, -1);
+  out.admissible = at::empty({n, static_cast<std::int64_t>(config.margin_grid.size())}, at::kLong);
+  at::Tensor gap = z_c.unsqueeze(1) - z;  // +inf outside the kept set
+  for (std::size_t j = 0; j < config.margin_grid.size(); ++j) {
+    out.admissible.select(1, static_cast<std::int64_t>(j)).copy_(global_count(gap <= config.margin_grid[j], comm));
+  }
+  const at::Tensor threshold_set = global_count(gap <= config.margin_threshold, comm);
+  out.gmls = at::empty({n, static_cast<std::int64_t>(config.sigmas.size())}, at::kFloat);
+  out.tier = at::empty({n}, at::kByte);
+  out.bits = at::empty({n}, at::kDouble);
+  const float* m = margin.data_ptr<float>();
+  const std::int64_t* rank = out.logit_rank.data_ptr<std::int64_t>();
+  const std::int64_t* a = threshold_set.data_ptr<std::int64_t>();
+  for (std::int64_t r = 0; r < n; ++r) {
+    for (std::size_t s = 0; s < config.sigmas.size(); ++s) {
+      const double x = -static_cast<double>(m[r]) / (std::sqrt(2.0) * config.sigmas[s]);
+      out.gmls[r][static_cast<std::int64_t>(s)] = static_cast<float>(std::isinf(x) ? -INFINITY : log_ndtr(x));
+    }
+    TokenTier tier;
+    double bits;
+    if (static_cast<double>(m[r]) <= config.margin_threshold) {
+      tier = TokenTier::kSafe;
+      bits = std::log2(static_cast<double>(std::max<std::int64_t>(a[r], 1)));
+    } else if (rank[r] <= config.rank_cutoff) {
+      tier = TokenTier::kSuspicious;
+      bits = std::log2(static_cast<double>(config.rank_cutoff + 1));
+    } else {
+      tier = TokenTier::kDangerous;
+      bits = std::log2(static_cast<double>(vocab_size));
+    }
+    out.tier[r] = static_cast<std::uint8_t>(tier);
+    out.bits[r] = bits;
+  }
+  return out;
+}
+
+}  // namespace fssl

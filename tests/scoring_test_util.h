@@ -1,0 +1,72 @@
+// Golden scores from tests/data/scoring/generate_scoring_golden.py (a naive per-token torch
+// implementation of vLLM's filters and the FSSL formulas) and a checker that runs fssl's
+// vocab-parallel scoring on this rank's shard of each case.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "fssl/safetensors.h"
+#include "fssl/scoring.h"
+
+namespace fssl::test {
+
+inline at::Tensor golden_tensor(const SafetensorsFile& f, const std::string& name) {
+  const TensorView* t = f.find(name);
+  EXPECT_NE(t, nullptr) << name;
+  at::ScalarType type = t->dtype == SafetensorsDtype::kF32 ? at::kFloat
+                        : t->dtype == SafetensorsDtype::kF64 ? at::kDouble : at::kLong;
+  return at::from_blob(const_cast<std::uint8_t*>(t->data), t->shape, type).clone();
+}
+
+// Scores every golden case on this rank's vocabulary shard and compares with the naive results.
+inline void check_scoring_golden(Communicator& comm) {
+  SafetensorsFile f = SafetensorsFile::open(std::string(FSSL_TEST_DATA_DIR) + "/scoring/golden.safetensors");
+  const auto& meta = f.metadata();
+  ScoreConfig config;
+  config.sigmas = nlohmann::json::parse(meta.at("sigmas")).get<std::vector<double>>();
+  config.margin_grid = nlohmann::json::parse(meta.at("margin_grid")).get<std::vector<double>>();
+  config.margin_threshold = std::stod(meta.at("margin_threshold"));
+  config.rank_cutoff = std::stoll(meta.at("rank_cutoff"));
+  const nlohmann::json cases = nlohmann::json::parse(meta.at("cases"));
+  const int t = comm.world_size(), r = comm.rank();
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const std::string p = "case" + std::to_string(i) + ".";
+    const std::string name = cases[i]["name"];
+    SCOPED_TRACE(name + " at TP " + std::to_string(t));
+    SamplerParams params{cases[i]["temperature"].get<float>(), cases[i]["top_k"].get<std::int32_t>(),
+                         cases[i]["top_p"].get<float>(), cases[i]["min_p"].get<float>()};
+    at::Tensor logits = golden_tensor(f, p + "logits"), noise = golden_tensor(f, p + "noise");
+    const std::int64_t n = logits.size(0), V = logits.size(1);
+    const std::int64_t vp = (V + t - 1) / t, begin = r * vp, valid = std::max<std::int64_t>(0, std::min(vp, V - begin));
+    // This rank's columns, padded like Model::logits_shard (-inf logits; noise 1).
+    at::Tensor l_shard = at::full({n, vp}, -std::numeric_limits<float>::infinity());
+    at::Tensor e_shard = at::ones({n, vp});
+    l_shard.narrow(1, 0, valid).copy_(logits.narrow(1, begin, valid));
+    e_shard.narrow(1, 0, valid).copy_(noise.narrow(1, begin, valid));
+    ScoreBatch s = score_gumbel_rows(l_shard, e_shard, golden_tensor(f, p + "claimed"), params, begin, V, config, comm);
+    EXPECT_TRUE(at::equal(s.exact.to(at::kLong), golden_tensor(f, p + "exact")));
+    at::Tensor margin = golden_tensor(f, p + "margin");
+    EXPECT_TRUE(at::equal(margin.isinf(), s.margin.isinf()));
+    at::Tensor finite = margin.isfinite();
+    const double margin_diff = (s.margin.masked_select(finite) - margin.masked_select(finite)).abs().max().item<double>();
+    EXPECT_LT(margin_diff, 1e-6) << "max |margin diff|";
+    at::Tensor gmls = golden_tensor(f, p + "gmls");
+    at::Tensor gfinite = gmls.isfinite();
+    EXPECT_TRUE(at::equal(gfinite, s.gmls.isfinite()));
+    const double gmls_rel = ((s.gmls.masked_select(gfinite) - gmls.masked_select(gfinite)).abs() /
+                             gmls.masked_select(gfinite).abs().clamp_min(1.0)).max().item<double>();
+    EXPECT_LT(gmls_rel, 1e-6) << "max relative GM-LS diff";
+    EXPECT_LT((s.prob - golden_tensor(f, p + "prob")).abs().max().item<double>(), 1e-6);
+    EXPECT_TRUE(at::equal(s.logit_rank, golden_tensor(f, p + "logit_rank")));
+    EXPECT_TRUE(at::equal(s.gumbel_rank, golden_tensor(f, p + "gumbel_rank")));
+    EXPECT_TRUE(at::equal(s.admissible, golden_tensor(f, p + "admissible")));
+    EXPECT_TRUE(at::equal(s.tier.to(at::kLong), golden_tensor(f, p + "tier")));
+    EXPECT_LT((s.bits - golden_tensor(f, p + "bits")).abs().max().item<double>(), 1e-9);
+  }
+}
+
+}  // namespace fssl::test
