@@ -87,4 +87,29 @@ int cli_bench_prefill(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
+int cli_bench_score(const std::vector<std::string>& args) {
+  CommandSpec spec{"bench score", "", "fssl bench score [--vocab 32000,128256] [--threads 1,2] [--tokens 512]"};
+  po::options_description o("Options");
+  ScoreBenchOptions b;
+  std::string vocab = "32000,128256", threads = "1,2";
+  o.add_options()
+      ("vocab", po::value<std::string>(&vocab)->default_value(vocab), "comma-separated vocabulary sizes")
+      ("threads", po::value<std::string>(&threads)->default_value(threads), "comma-separated intra-op thread counts")
+      ("tokens", po::value<std::int64_t>(&b.n_tokens)->default_value(b.n_tokens), "tokens scored by fssl per configuration")
+      ("rows-per-call", po::value<std::int64_t>(&b.rows_per_call)->default_value(b.rows_per_call), "rows per scoring call")
+      ("naive-tokens", po::value<std::int64_t>(&b.naive_tokens)->default_value(b.naive_tokens), "tokens scored by the per-token loop")
+      ("top-k", po::value<std::int32_t>(&b.top_k)->default_value(b.top_k), "top-k of the scored sampler")
+      ("top-p", po::value<float>(&b.top_p)->default_value(b.top_p), "top-p of the scored sampler");
+  po::variables_map vm;
+  if (!cli_parse(spec, args, o, {}, &vm)) return kExitOk;
+  b.vocab_sizes.clear();
+  for (std::uint64_t v : parse_positive_list(vocab, "--vocab")) b.vocab_sizes.push_back(static_cast<std::int64_t>(v));
+  b.threads.clear();
+  for (std::uint64_t n : parse_positive_list(threads, "--threads")) b.threads.push_back(static_cast<int>(n));
+  FSSL_CHECK(b.n_tokens > 0 && b.rows_per_call > 0 && b.naive_tokens > 0, ConfigError,
+             "--tokens, --rows-per-call and --naive-tokens must be > 0");
+  bench_score(b);
+  return kExitOk;
+}
+
 }  // namespace fssl

@@ -19,20 +19,38 @@ at::Tensor global_row_max(const at::Tensor& x, Communicator& comm) {
   return m;
 }
 
-// The k-th largest value of each row across ranks: every rank contributes its k largest.
-at::Tensor global_kth_largest(const at::Tensor& s, std::int64_t k, Communicator& comm) {
+// Every rank's k largest values of each row, gathered: [n, t * k] (-inf padded). The global
+// top-k survivors are all among them (up to extra copies of a value tied with the k-th largest).
+at::Tensor gather_top_k(const at::Tensor& s, std::int64_t k, Communicator& comm) {
   const std::int64_t n = s.size(0), local = std::min<std::int64_t>(k, s.size(1));
   at::Tensor top = at::full({n, k}, kNegInf, s.options());
   top.narrow(1, 0, local).copy_(std::get<0>(s.topk(local, 1)));
-  at::Tensor all = comm.all_gather(top.contiguous());                 // [t * n, k]
-  at::Tensor per_row = at::cat(all.split(n, 0), 1);                   // [n, t * k]
-  return std::get<0>(per_row.topk(k, 1)).select(1, k - 1);
+  at::Tensor all = comm.all_gather(top.contiguous());  // [t * n, k]
+  return at::cat(all.split(n, 0), 1);
 }
 
-// Top-p boundary of one row: the smallest survivor value v such that the mass strictly above v
-// is < p (everything below it is dropped). `row` [Vp] holds survivors (others -inf), with
-// probabilities exp(s - log_norm). Ranks exchange their m largest survivors; a group of equal
-// values is decided once no rank can hold an unseen value above it, else m doubles.
+// Scans survivor values sorted descending for the top-p boundary: the smallest value whose mass
+// strictly above it is < p. Values <= unseen_max may have unseen neighbours on some rank; the
+// scan is `decided` once it stops above them, or when nothing is unseen.
+float scan_top_p(const float* v, std::int64_t total, float unseen_max, double log_norm, float p, bool* decided) {
+  double above = 0.0;  // mass of strictly larger survivors
+  float boundary = kNegInf;
+  std::int64_t i = 0;
+  while (i < total && v[i] > unseen_max) {
+    if (above >= p) break;
+    std::int64_t j = i;
+    double group = 0.0;
+    while (j < total && v[j] == v[i]) group += std::exp(static_cast<double>(v[j++]) - log_norm);
+    boundary = v[i];
+    above += group;
+    i = j;
+  }
+  *decided = above >= p || unseen_max == kNegInf;
+  return boundary;
+}
+
+// Top-p boundary of one row without a top-k list: ranks exchange their m largest survivors,
+// doubling m until the scan is decided (all of them only for near-flat rows with p near 1).
 float top_p_boundary(const at::Tensor& row, float log_norm, float p, Communicator& comm) {
   const std::int64_t vp = row.size(0);
   for (std::int64_t m = std::min<std::int64_t>(256, vp);; m = std::min<std::int64_t>(2 * m, vp)) {
@@ -40,22 +58,9 @@ float top_p_boundary(const at::Tensor& row, float log_norm, float p, Communicato
     // Unseen survivors of a rank are <= the last value it sent; -inf when it sent them all.
     const float unseen_max = m == vp ? kNegInf : gathered.view({-1, m}).select(1, m - 1).max().item<float>();
     at::Tensor values = std::get<0>(gathered.sort(0, /*descending=*/true));
-    const float* v = values.data_ptr<float>();
-    const std::int64_t total = values.size(0);
-    double above = 0.0;  // mass of strictly larger survivors
-    float boundary = kNegInf;
-    std::int64_t i = 0;
-    while (i < total && v[i] > unseen_max) {
-      if (above >= p) return boundary;
-      std::int64_t j = i;
-      double group = 0.0;
-      while (j < total && v[j] == v[i]) group += std::exp(static_cast<double>(v[j++]) - log_norm);
-      boundary = v[i];
-      above += group;
-      i = j;
-    }
-    // Stopped at a value some rank may hide larger neighbours of: final only if already past p.
-    if (above >= p || unseen_max == kNegInf) return boundary;
+    bool decided = false;
+    const float boundary = scan_top_p(values.data_ptr<float>(), values.size(0), unseen_max, log_norm, p, &decided);
+    if (decided) return boundary;
   }
 }
 
@@ -79,17 +84,29 @@ FilteredRows sampler_filter(const at::Tensor& logits, const SamplerParams& p, Co
   if (p.min_p > 0.0f) {
     s = s.masked_fill(s - m.unsqueeze(1) < std::log(p.min_p), kNegInf);
   }
+  at::Tensor candidates;  // [n, t * k] sorted descending when top-k is active
   if (p.top_k > 0) {
-    at::Tensor kth = global_kth_largest(s, p.top_k, comm);
+    candidates = std::get<0>(gather_top_k(s, p.top_k, comm).sort(1, /*descending=*/true));
+    at::Tensor kth = candidates.select(1, p.top_k - 1);
     s = s.masked_fill(s < kth.unsqueeze(1), kNegInf);
+    candidates = candidates.masked_fill(candidates < kth.unsqueeze(1), kNegInf).contiguous();
   }
   at::Tensor norm = log_norm(s);  // softmax normaliser over the survivors: m + ln sum exp(s - m)
   if (p.top_p < 1.0f) {
+    at::Tensor boundaries = at::empty({s.size(0)}, s.options());
     for (std::int64_t r = 0; r < s.size(0); ++r) {
-      at::Tensor row = s.select(0, r);
-      const float boundary = top_p_boundary(row, norm[r].item<float>(), p.top_p, comm);
-      row.masked_fill_(row < boundary, kNegInf);
+      const double row_norm = norm[r].item<double>();
+      if (candidates.defined()) {
+        // Every survivor value is in the gathered list (copies tied with the k-th largest may be
+        // missing, but they form the lowest group, whose own mass never decides a boundary).
+        bool decided = false;
+        boundaries[r] = scan_top_p(candidates[r].data_ptr<float>(), candidates.size(1), kNegInf, row_norm, p.top_p,
+                                   &decided);
+      } else {
+        boundaries[r] = top_p_boundary(s.select(0, r), static_cast<float>(row_norm), p.top_p, comm);
+      }
     }
+    s = s.masked_fill(s < boundaries.unsqueeze(1), kNegInf);
     norm = log_norm(s);
   }
   out.scaled = s;

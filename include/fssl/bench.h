@@ -41,6 +41,21 @@ std::int64_t bench_sequence_length(std::int64_t s, std::int64_t max_length);
 // threads in the same run; prints tokens/s, GFLOP/s (2 x matmul parameters x tokens) and MFU.
 void bench_prefill(const PrefillBenchOptions& options);
 
+struct ScoreBenchOptions {
+  std::vector<std::int64_t> vocab_sizes = {32000, 128256};
+  std::vector<int> threads = {1, 2};
+  std::int64_t n_tokens = 512;        // scored by fssl per configuration
+  std::int64_t rows_per_call = 128;   // rows per score_gumbel_rows call (a message's outputs)
+  std::int64_t naive_tokens = 64;     // scored by the per-token loop (slow; rate extrapolated)
+  std::int32_t top_k = 50;
+  float top_p = 0.95f;
+  std::uint64_t seed = 1;
+};
+
+// Scored tokens/s of score_gumbel_rows (TP = 1) and of a per-token loop scoring the way the
+// paper's public code does (full-vocabulary sorts per token), on the same data, per V and threads.
+void bench_score(const ScoreBenchOptions& options);
+
 // Writes one synthetic archive per /tokens chunk size and measures, per layout: write rate,
 // stored bytes per token, random single-message and batched read time per message, and full
 // validation time. Then times reading a manifest that describes 10^9 messages. Prints the table.
