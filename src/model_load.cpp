@@ -127,6 +127,7 @@ Model Model::load(const std::string& dir, Communicator& comm, const ModelOptions
 
 const ModelConfig& Model::config() const { return impl_->config; }
 const ModelOptions& Model::options() const { return impl_->options; }
+Communicator& Model::communicator() const { return *impl_->comm; }
 int Model::tp_rank() const { return impl_->tp_rank; }
 int Model::tp_size() const { return impl_->tp_size; }
 std::int64_t Model::vocab_shard_begin() const { return impl_->vocab_begin; }

@@ -61,7 +61,7 @@ namespace {
 
 ScoreBatch score_gumbel_chunk(const at::Tensor& logits, const at::Tensor& noise, const at::Tensor& claimed,
                               const SamplerParams& params, std::int64_t vocab_begin, std::int64_t vocab_size,
-                              const ScoreConfig& config, Communicator& comm) {
+                              const ScoreConfig& config, Communicator& comm, ServerRule rule, const at::Tensor& gumbel) {
   const std::int64_t n = logits.size(0), vp = logits.size(1);
   at::Tensor local_y = claimed - vocab_begin;
   at::Tensor owned = (local_y >= 0).logical_and(local_y < vp);
@@ -70,15 +70,16 @@ ScoreBatch score_gumbel_chunk(const at::Tensor& logits, const at::Tensor& noise,
   const FilteredRows f = sampler_filter(logits, params, comm);
   at::Tensor kept = f.scaled != kNegInf;
   // z = l + T G on the kept set; greedy rows use the raw logits.
-  at::Tensor z = greedy ? logits.clone()
-                        : (logits + params.temperature * noise.log().neg()).masked_fill(kept.logical_not(), kNegInf);
+  at::Tensor g = gumbel.defined() ? gumbel : noise.log().neg();
+  at::Tensor z = greedy ? logits.clone() : (logits + params.temperature * g).masked_fill(kept.logical_not(), kNegInf);
   auto [z_c, c] = global_argmax(z, vocab_begin, comm);
   at::Tensor z_y = claimed_value(z, local_y, owned, comm);
   at::Tensor margin = z_c - z_y;  // +inf when z_y = -inf
   // The server's rule in float32: argmax pi / E over the kept set (greedy: argmax l).
   at::Tensor pi = (f.scaled - f.log_norm.unsqueeze(1)).exp();
   at::Tensor ratio = greedy ? logits : (pi / noise).masked_fill(kept.logical_not(), kNegInf);
-  at::Tensor server_choice = global_argmax(ratio, vocab_begin, comm).second;
+  at::Tensor server_choice =
+      rule == ServerRule::kMaxPerturbedLogit && !greedy ? c : global_argmax(ratio, vocab_begin, comm).second;
   at::Tensor ratio_y = claimed_value(ratio, local_y, owned, comm);
   at::Tensor l_y = claimed_value(logits, local_y, owned, comm);
 
@@ -140,7 +141,8 @@ constexpr std::int64_t kChunkElements = 1 << 18;
 
 ScoreBatch score_gumbel_rows(const at::Tensor& logits, const at::Tensor& noise, const at::Tensor& claimed,
                              const SamplerParams& params, std::int64_t vocab_begin, std::int64_t vocab_size,
-                             const ScoreConfig& config, Communicator& comm) {
+                             const ScoreConfig& config, Communicator& comm, ServerRule rule,
+                             const at::Tensor& gumbel) {
   const std::int64_t n = logits.size(0), vp = logits.size(1);
   FSSL_CHECK(noise.sizes() == logits.sizes() && claimed.size(0) == n, ReplayError,
              "score_gumbel_rows: logits [{}, {}], noise and claimed ids disagree", n, vp);
@@ -149,19 +151,20 @@ ScoreBatch score_gumbel_rows(const at::Tensor& logits, const at::Tensor& noise, 
   for (std::int64_t first = 0; first < n; first += rows) {
     const std::int64_t count = std::min(rows, n - first);
     parts.push_back(score_gumbel_chunk(logits.narrow(0, first, count), noise.narrow(0, first, count),
-                                       claimed.narrow(0, first, count), params, vocab_begin, vocab_size, config, comm));
+                                       claimed.narrow(0, first, count), params, vocab_begin, vocab_size, config, comm,
+                                       rule, gumbel.defined() ? gumbel.narrow(0, first, count) : gumbel));
   }
-  if (parts.size() == 1) return std::move(parts.front());
-  auto cat = [&](at::Tensor ScoreBatch::*field) {
-    std::vector<at::Tensor> pieces;
-    for (const ScoreBatch& b : parts) pieces.push_back(b.*field);
-    return at::cat(pieces);
-  };
+  return parts.size() == 1 ? std::move(parts.front()) : score_batch_cat(parts);
+}
+
+ScoreBatch score_batch_cat(const std::vector<ScoreBatch>& parts) {
   ScoreBatch out;
   for (at::Tensor ScoreBatch::*field : {&ScoreBatch::exact, &ScoreBatch::margin, &ScoreBatch::gmls, &ScoreBatch::prob,
                                         &ScoreBatch::logit_rank, &ScoreBatch::gumbel_rank, &ScoreBatch::admissible,
                                         &ScoreBatch::tier, &ScoreBatch::bits}) {
-    out.*field = cat(field);
+    std::vector<at::Tensor> pieces;
+    for (const ScoreBatch& b : parts) pieces.push_back(b.*field);
+    out.*field = at::cat(pieces);
   }
   return out;
 }

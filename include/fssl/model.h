@@ -62,6 +62,7 @@ class Model {
 
   const ModelConfig& config() const;
   const ModelOptions& options() const;
+  Communicator& communicator() const;  // the TP group the model was loaded on
   int tp_rank() const;
   int tp_size() const;
   std::int64_t vocab_shard_begin() const;  // global id of this rank's first logit column

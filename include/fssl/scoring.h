@@ -6,7 +6,8 @@
 //   z_i = l_i + T * G_i (i in K), -inf otherwise;   c = argmax z (ties: smallest id)
 //   margin      Delta = z_c - z_y in [0, +inf]; +inf iff y not in K           (Token-DiFR margin)
 //   gmls[s]     ln Phi(-Delta / (sqrt(2) sigma_s)) for each configured sigma   (GM-LS, <= ln 1/2)
-//   exact       argmax_i pi_i / E_i == y in float32, the server's own rule
+//   exact       the server's own choice == y, in float32: argmax_i pi_i / E_i (vLLM, torch
+//               multinomial) or argmax_i z_i (fssl-philox), per ServerRule
 //   prob        pi_y after the filters
 //   logit_rank  #{i : l_i > l_y}                     (raw logits, 0 = top)
 //   gumbel_rank #{i : pi_i / E_i > pi_y / E_y}; -1 when y is filtered (infinite rank)
@@ -38,6 +39,12 @@ struct ScoreConfig {
 
 enum class TokenTier : std::uint8_t { kSafe = 0, kSuspicious = 1, kDangerous = 2 };
 
+// How the server turned noise into a token (decides `exact`).
+enum class ServerRule {
+  kProbOverNoise,      // argmax pi / E: vLLM V1, torch.multinomial (hf-torch-cpu)
+  kMaxPerturbedLogit,  // argmax RN32(l + RN32(T G)), ties to the smallest id: fssl-philox
+};
+
 // Scores of n output rows; all tensors on CPU.
 struct ScoreBatch {
   at::Tensor exact;        // [n] bool
@@ -52,10 +59,15 @@ struct ScoreBatch {
 };
 
 // logits, noise: [n, Vp] float32 shards (columns [vocab_begin, vocab_begin + Vp); padding -inf in
-// logits, any positive value in noise); claimed: [n] int64 global ids < vocab_size.
+// logits, any positive value in noise); claimed: [n] int64 global ids < vocab_size. `gumbel`, when
+// defined, is G = -ln E exactly as the profile rounds it ([n, Vp]); otherwise -ln E in float32.
 ScoreBatch score_gumbel_rows(const at::Tensor& logits, const at::Tensor& noise, const at::Tensor& claimed,
                              const SamplerParams& params, std::int64_t vocab_begin, std::int64_t vocab_size,
-                             const ScoreConfig& config, Communicator& comm);
+                             const ScoreConfig& config, Communicator& comm,
+                             ServerRule rule = ServerRule::kProbOverNoise, const at::Tensor& gumbel = at::Tensor());
+
+// Row-wise concatenation of score batches (in order).
+ScoreBatch score_batch_cat(const std::vector<ScoreBatch>& parts);
 
 // ln Phi(x) for the standard normal CDF, accurate in the far left tail (no underflow to -inf
 // before x ~ -1e154).

@@ -1,0 +1,86 @@
+// Reproduction of the randomness sampler profiles consume, in fssl's own code (never the linked
+// libtorch's generators, whose algorithms change between versions). One function per engine;
+// docs/sampler-spec.md and verification-math.md §11 give the algorithms, tests/noise_test.cpp
+// pins them to independent golden data (Random123 known-answer vectors, ATen's PhiloxRNGEngine.h,
+// real PyTorch, a std::mt19937 program following llama.cpp, the Python fssl-philox reference).
+//
+// Gumbel-max profiles get Exp(1) rows E (float32, E > 0), sliced by vocabulary so that each
+// tensor-parallel rank generates only its columns: out[r * n_cols + c] is element
+// vocab_begin + c of noise row first_row + r (row j = the j-th emitted token of the message,
+// 0-based). The Gumbel noise is G = -ln E. Inverse-CDF profiles get a stream of uniforms.
+// Thread safety: functions are pure; stream objects are single-threaded values.
+//
+// Common REQUIRES (else ReplayError): first_row >= 0, n_rows >= 0, vocab_begin >= 0, n_cols >= 0,
+// vocab_begin + n_cols <= vocab_size where a vocab_size is given; out holds n_rows * n_cols floats
+// ([n_rows, n_cols] float32, row-major, the rank's vocabulary shard).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <random>
+
+namespace fssl {
+
+// Philox4x32-10 (Salmon et al. 2011; Random123, cuRAND and ATen use the same rounds):
+// 10 rounds of the Philox S-box on a 128-bit counter under a 64-bit key. Random123 kat_vectors:
+// counter {0,0,0,0}, key {0,0} -> {0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}.
+// cuRAND's curand_init(seed, subsequence, offset) and at::philox_engine(seed, subsequence, offset')
+// use key = {seed lo, seed hi}, counter = {n lo, n hi, subsequence lo, subsequence hi}, where
+// n = offset / 4 for cuRAND (offset counts 32-bit outputs) and n = offset' for ATen (128-bit blocks).
+std::array<std::uint32_t, 4> philox4x32_10(const std::array<std::uint32_t, 4>& counter,
+                                           const std::array<std::uint32_t, 2>& key);
+
+// vllm-cuda: a per-request torch CUDA generator seeded with `seed`, one float32
+// `exponential_` row of width V per emitted token, PyTorch's grid-stride kernel with block 256
+// and grid = min(ceil(V / 256), sm_count * (max_threads_per_sm / 256)); each thread runs Philox
+// with (seed, subsequence = thread index, offset) and fills 4 elements per curand_uniform4.
+// The generator offset advances by 4 * ceil(V / (4 * 256 * grid)) per row.
+// Element i of row j: S = 256 * grid, q = i / S, n = j * ceil(V / (4 S)) + q / 4 (64-bit), word q % 4 of
+//   philox4x32_10({n lo, n hi, i % S, 0}, {seed lo, seed hi}),
+// u = float(word) * 2^-32 + 2^-33 in float32 (curand_uniform), E = 2^-24 if u >= 1 - 2^-24 else
+// -(log2(u) * 0x1.62e43p-1f) (at::exponential with __logf). The uniforms are bit-exact; the log
+// models the GPU's lg2.approx as a correctly rounded log2f, which the hardware does not guarantee
+// (docs/sampler-spec.md, "vllm-cuda", known limits). REQUIRES: sm_count >= 1, max_threads_per_sm >= 256,
+// vocab_size >= 1.
+void noise_rows_vllm_cuda(std::uint64_t seed, std::int64_t sm_count, std::int64_t max_threads_per_sm,
+                          std::int64_t vocab_size, std::int64_t first_row, std::int64_t n_rows,
+                          std::int64_t vocab_begin, std::int64_t n_cols, float* out);
+
+// fssl-philox: stateless counter-based noise, E(seed, row, token) (docs/sampler-spec.md):
+// independent of batch composition, device, vocabulary padding and library versions. One
+// implementation, contrib/fssl_philox/fssl_philox.h; fssl_philox.py is the Python reference:
+//   fssl_philox.exp1_row(42, 0, 0, 4) == [0.0012593730352818966, 1.0816794633865356,
+//                                         0.061637938022613525, 0.37162521481513977]
+void noise_rows_fssl_philox(std::uint64_t seed, std::int64_t first_row, std::int64_t n_rows,
+                            std::int64_t vocab_begin, std::int64_t n_cols, float* out);
+
+// fssl-philox's Gumbel noise G = RN32(-ln E) for an E from noise_rows_fssl_philox (correctly
+// rounded, so every implementation agrees bit for bit); the sampling rule uses G, not E.
+float noise_gumbel_fssl_philox(float exp1);
+
+// hf-torch-cpu: torch's global CPU mt19937 generator after torch.manual_seed(seed); row b of a
+// batch of `batch_size` rows at decode step t starts at stream position (t * batch_size + b) * V
+// (one double-precision uniform per element), when nothing else consumed randomness.
+// Seeding uses the low 32 bits of seed (at::mt19937 init_with_uint32). Cost: O(position) engine
+// steps, since mt19937 has no cheap skip-ahead. Reference (torch 2.15 and 1.13):
+//   torch.manual_seed(42); torch.empty(3).exponential_() -> [0.0599140, 0.0649761, 0.1319168]
+// REQUIRES: batch_size >= 1, 0 <= batch_row < batch_size, vocab_size >= 1.
+void noise_rows_hf_torch_cpu(std::uint64_t seed, std::int64_t batch_size, std::int64_t batch_row,
+                             std::int64_t vocab_size, std::int64_t first_row, std::int64_t n_rows,
+                             std::int64_t vocab_begin, std::int64_t n_cols, float* out);
+
+// llamacpp-dist: llama.cpp's dist sampler stream: std::mt19937 seeded with the (effective) seed,
+// one uniform_real_distribution<double>(0, 1) draw per step with more than one candidate.
+// next() computes the draw as libstdc++'s generate_canonical<double, 53> does (two engine
+// outputs g1, g2: RN64(g1 + g2 * 2^32) * 2^-64, a result of 1 replaced by the largest double
+// below 1), so fssl gives llama.cpp-on-Linux draws whatever standard library fssl is built with.
+class LlamacppUniformStream {
+ public:
+  explicit LlamacppUniformStream(std::uint32_t seed);
+  double next();
+
+ private:
+  std::mt19937 engine_;  // the engine itself is fixed by the C++ standard (10000th output 4123659995)
+};
+
+}  // namespace fssl

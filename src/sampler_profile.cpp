@@ -1,0 +1,123 @@
+// Profile-spec parsing (docs/sampler-spec.md §1) and dispatch to the noise generators (noise.h).
+#include "fssl/sampler_profile.h"
+
+#include <ATen/ATen.h>
+
+#include <map>
+#include <set>
+
+#include "fssl/noise.h"
+
+namespace fssl {
+namespace {
+
+bool is_integer(const std::string& v) {
+  return !v.empty() && v.size() <= 18 && v.find_first_not_of("0123456789") == std::string::npos &&
+         (v.size() == 1 || v[0] != '0');
+}
+
+std::int64_t integer_param(const std::map<std::string, std::string>& params, const std::string& key,
+                           std::int64_t fallback, const std::string& spec) {
+  auto it = params.find(key);
+  if (it == params.end()) return fallback;
+  FSSL_CHECK(is_integer(it->second), ProfileError, "sampler profile '{}': {}={} is not a non-negative integer", spec,
+             key, it->second);
+  return std::stoll(it->second);
+}
+
+}  // namespace
+
+SamplerProfile SamplerProfile::parse(const std::string& spec) {
+  SamplerProfile p;
+  p.spec = spec;
+  const std::size_t colon = spec.find(':');
+  const std::string name = spec.substr(0, colon);
+  std::map<std::string, std::string> params;
+  if (colon != std::string::npos) {
+    std::size_t start = colon + 1;
+    while (true) {
+      const std::size_t comma = spec.find(',', start);
+      const std::string item = spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      const std::size_t eq = item.find('=');
+      FSSL_CHECK(eq != std::string::npos && eq > 0 && eq + 1 < item.size(), ProfileError,
+                 "sampler profile '{}': '{}' is not key=value", spec, item);
+      FSSL_CHECK(params.emplace(item.substr(0, eq), item.substr(eq + 1)).second, ProfileError,
+                 "sampler profile '{}': key '{}' given twice", spec, item.substr(0, eq));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  std::set<std::string> allowed;
+  if (name == "fssl-philox") {
+    p.kind = Kind::kFsslPhilox;
+    allowed = {"v"};
+    p.version = integer_param(params, "v", 1, spec);
+    FSSL_CHECK(p.version == 1, ProfileError, "sampler profile '{}': fssl-philox version {} is unknown (1)", spec,
+               p.version);
+  } else if (name == "vllm-cuda") {
+    p.kind = Kind::kVllmCuda;
+    allowed = {"sm_count", "max_threads_per_sm"};
+    p.sm_count = integer_param(params, "sm_count", 0, spec);
+    p.max_threads_per_sm = integer_param(params, "max_threads_per_sm", 2048, spec);
+    FSSL_CHECK(p.sm_count > 0 && p.max_threads_per_sm >= 256, ProfileError,
+               "sampler profile '{}': vllm-cuda needs sm_count > 0 (the GPU's multiprocessor count)", spec);
+  } else if (name == "hf-torch-cpu") {
+    p.kind = Kind::kHfTorchCpu;
+    allowed = {"batch_size", "batch_row"};
+    p.batch_size = integer_param(params, "batch_size", 1, spec);
+    p.batch_row = integer_param(params, "batch_row", 0, spec);
+    FSSL_CHECK(p.batch_size >= 1 && p.batch_row < p.batch_size, ProfileError,
+               "sampler profile '{}': needs batch_size >= 1 and batch_row < batch_size", spec);
+  } else if (name == "llamacpp-dist") {
+    p.kind = Kind::kLlamacppDist;
+    allowed = {"single_draw", "backend"};
+    p.single_draw = integer_param(params, "single_draw", 0, spec);
+    p.backend = integer_param(params, "backend", 0, spec);
+  } else {
+    FSSL_THROW(ProfileError, "sampler profile '{}': unknown profile '{}' (fssl-philox, vllm-cuda, hf-torch-cpu, "
+                             "llamacpp-dist)", spec, name);
+  }
+  for (const auto& [key, value] : params) {
+    FSSL_CHECK(allowed.count(key) > 0, ProfileError, "sampler profile '{}': unknown parameter '{}' for {}", spec, key,
+               name);
+  }
+  return p;
+}
+
+at::Tensor profile_noise_rows(const SamplerProfile& p, std::uint64_t seed, std::int64_t vocab_size,
+                              std::int64_t first_row, std::int64_t n_rows, std::int64_t vocab_begin,
+                              std::int64_t n_cols, std::int64_t padded_cols) {
+  FSSL_CHECK(p.gumbel_max(), ProfileError, "sampler profile '{}' is inverse-CDF: no Gumbel noise rows", p.spec);
+  at::Tensor out = at::ones({n_rows, padded_cols}, at::kFloat);
+  if (n_cols <= 0 || n_rows <= 0) return out;
+  at::Tensor cols = n_cols == padded_cols ? out : at::empty({n_rows, n_cols}, at::kFloat);
+  float* data = cols.data_ptr<float>();
+  switch (p.kind) {
+    case SamplerProfile::Kind::kFsslPhilox:
+      noise_rows_fssl_philox(seed, first_row, n_rows, vocab_begin, n_cols, data);
+      break;
+    case SamplerProfile::Kind::kVllmCuda:
+      noise_rows_vllm_cuda(seed, p.sm_count, p.max_threads_per_sm, vocab_size, first_row, n_rows, vocab_begin, n_cols,
+                           data);
+      break;
+    case SamplerProfile::Kind::kHfTorchCpu:
+      noise_rows_hf_torch_cpu(seed, p.batch_size, p.batch_row, vocab_size, first_row, n_rows, vocab_begin, n_cols, data);
+      break;
+    case SamplerProfile::Kind::kLlamacppDist:
+      break;
+  }
+  if (n_cols != padded_cols) out.narrow(1, 0, n_cols).copy_(cols);
+  return out;
+}
+
+at::Tensor profile_gumbel_rows(const SamplerProfile& p, const at::Tensor& noise) {
+  if (p.kind != SamplerProfile::Kind::kFsslPhilox) return noise.log().neg();
+  at::Tensor e = noise.contiguous();
+  at::Tensor g = at::empty_like(e);
+  const float* in = e.data_ptr<float>();
+  float* out = g.data_ptr<float>();
+  for (std::int64_t i = 0; i < e.numel(); ++i) out[i] = noise_gumbel_fssl_philox(in[i]);
+  return g;
+}
+
+}  // namespace fssl

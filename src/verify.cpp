@@ -1,0 +1,77 @@
+// verify_message (verify.h): prefill, noise by profile, Gumbel-max scores; bad messages become
+// unverifiable with a reason instead of errors.
+#include "fssl/verify.h"
+
+#include <ATen/ATen.h>
+
+#include "fssl/sampler_profile.h"
+
+namespace fssl {
+namespace {
+
+// Output rows scored per logits_shard call: bounds the [rows, V/t] float32 logits in memory.
+constexpr std::int64_t kLogitRowsPerChunk = 256;
+
+}  // namespace
+
+std::string verify_check(const Model& model, const LogRecord& r) {
+  if (std::string problem = record_problem(r); !problem.empty()) return problem;
+  SamplerProfile profile;
+  try {
+    profile = SamplerProfile::parse(r.sampler.profile);
+  } catch (const ProfileError& e) {
+    return e.what();
+  }
+  if (!profile.gumbel_max()) {
+    return fmt::format("sampler profile '{}' is an inverse-CDF sampler: IPT-LS scoring is not implemented yet",
+                       r.sampler.profile);
+  }
+  const std::int64_t vocab = model.config().vocab_size;
+  if (static_cast<std::int64_t>(r.model.vocab_size) != vocab) {
+    return fmt::format("logged logits width {} differs from the model's vocab size {}: noise rows would not match",
+                       r.model.vocab_size, vocab);
+  }
+  for (const auto* ids : {&r.prompt, &r.output}) {
+    for (std::int32_t id : *ids) {
+      if (id < 0 || id >= vocab) return fmt::format("token id {} outside the model's vocabulary [0, {})", id, vocab);
+    }
+  }
+  return "";
+}
+
+MessageScores verify_message(Model& model, const LogRecord& r, const ScoreConfig& config) {
+  MessageScores out;
+  out.unverifiable_reason = verify_check(model, r);
+  if (!out.unverifiable_reason.empty()) return out;
+  const SamplerProfile profile = SamplerProfile::parse(r.sampler.profile);
+  const std::int64_t n_prompt = static_cast<std::int64_t>(r.prompt.size());
+  const std::int64_t n_output = static_cast<std::int64_t>(r.output.size());
+  std::vector<std::int64_t> ids(r.prompt.begin(), r.prompt.end());
+  ids.insert(ids.end(), r.output.begin(), r.output.end());
+  at::Tensor tokens = at::tensor(ids, at::kLong);
+  at::NoGradGuard no_grad;
+  // Output token j is predicted by the row of position n_prompt + j - 1 (teacher forcing).
+  at::Tensor hidden = model.forward_hidden(tokens, {{0, n_prompt + n_output, nullptr}}).narrow(0, n_prompt - 1, n_output);
+  at::Tensor claimed = at::tensor(std::vector<std::int64_t>(r.output.begin(), r.output.end()), at::kLong);
+  const SamplerParams params{r.sampler.temperature, r.sampler.top_k, r.sampler.top_p, r.sampler.min_p};
+  std::vector<ScoreBatch> parts;
+  for (std::int64_t first = 0; first < n_output; first += kLogitRowsPerChunk) {
+    const std::int64_t n = std::min(kLogitRowsPerChunk, n_output - first);
+    at::Tensor logits = model.logits_shard(hidden.narrow(0, first, n));
+    at::Tensor noise = params.greedy() ? at::ones_like(logits)
+                                       : profile_noise_rows(profile, r.seed, model.config().vocab_size, first, n,
+                                                            model.vocab_shard_begin(), model.vocab_shard_valid(),
+                                                            model.vocab_shard_size());
+    // fssl-philox fixes how G is rounded and decides by the largest z; the others by pi / E.
+    const bool philox = profile.kind == SamplerProfile::Kind::kFsslPhilox;
+    at::Tensor gumbel = philox && !params.greedy() ? profile_gumbel_rows(profile, noise) : at::Tensor();
+    parts.push_back(score_gumbel_rows(logits, noise, claimed.narrow(0, first, n), params, model.vocab_shard_begin(),
+                                      model.config().vocab_size, config, model.communicator(),
+                                      philox ? ServerRule::kMaxPerturbedLogit : ServerRule::kProbOverNoise, gumbel));
+  }
+  out.verifiable = true;
+  out.scores = score_batch_cat(parts);
+  return out;
+}
+
+}  // namespace fssl

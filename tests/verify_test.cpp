@@ -1,0 +1,105 @@
+// One message end to end: a tiny model serves tokens with the fssl-philox rule (contrib reference
+// sampler on KV-cache decode logits, as a server would), fssl replays it by prefill and scores it;
+// a tampered token is caught; malformed messages are unverifiable with a reason.
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+
+#include "../contrib/fssl_philox/fssl_philox.h"
+#include "fssl/model_init.h"
+#include "fssl/verify.h"
+#include "test_util.h"
+
+namespace fssl {
+namespace {
+
+class Verify : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ModelInitOptions o;
+    o.seed = 3;
+    model_init(o, dir_ / "model");
+    comm_ = comm_local();
+    model_ = std::make_unique<Model>(Model::load(dir_ / "model", *comm_, ModelOptions{}));
+  }
+
+  // Serves `n_output` tokens after `prompt` with the fssl-philox rule, decoding with a KV cache.
+  LogRecord serve(const std::vector<std::int32_t>& prompt, std::int64_t n_output, float temperature, std::uint64_t seed) {
+    LogRecord r;
+    r.message_id = 1;
+    r.seed = seed;
+    r.sampler = {"fssl-philox", temperature, 0, 1.0f, 0.0f};
+    r.model = {"tiny", "", static_cast<std::uint32_t>(model_->config().vocab_size), ""};
+    r.prompt = prompt;
+    at::NoGradGuard no_grad;
+    KvCache cache = model_->kv_cache_new();
+    std::vector<std::int64_t> ids(prompt.begin(), prompt.end());
+    at::Tensor h = model_->forward_hidden(at::tensor(ids, at::kLong), {{0, static_cast<std::int64_t>(ids.size()), &cache}});
+    for (std::int64_t j = 0; j < n_output; ++j) {
+      at::Tensor logits = model_->logits_shard(h.narrow(0, h.size(0) - 1, 1)).contiguous();
+      const std::int64_t token = fssl_philox::sample_row(logits.data_ptr<float>(), static_cast<std::size_t>(logits.size(1)),
+                                                         temperature, seed, static_cast<std::uint64_t>(j));
+      r.output.push_back(static_cast<std::int32_t>(token));
+      h = model_->forward_hidden(at::tensor(std::vector<std::int64_t>{token}, at::kLong), {{0, 1, &cache}});
+    }
+    return r;
+  }
+
+  test::TempDir dir_;
+  std::unique_ptr<Communicator> comm_;
+  std::unique_ptr<Model> model_;
+};
+
+TEST_F(Verify, HonestFsslPhiloxTrafficMatchesAndATamperedTokenIsCaught) {
+  LogRecord r = serve({5, 77, 300, 12, 9, 41}, 40, 1.0f, 0xfeedbeefcafe1234ull);
+  MessageScores honest = verify_message(*model_, r, ScoreConfig{});
+  ASSERT_TRUE(honest.verifiable) << honest.unverifiable_reason;
+  const double exact_rate = honest.scores.exact.to(at::kFloat).mean().item<double>();
+  std::printf("honest: exact %.3f, max margin %.3g\n", exact_rate, honest.scores.margin.max().item<double>());
+  EXPECT_GE(exact_rate, 0.95);  // decode vs prefill rounding may flip a near-tie, rarely
+  EXPECT_TRUE(honest.scores.tier.eq(static_cast<int>(TokenTier::kSafe)).all().item<bool>());
+  // Tamper: output token 20 becomes the token the model likes least there.
+  LogRecord tampered = r;
+  at::NoGradGuard no_grad;
+  std::vector<std::int64_t> ids(r.prompt.begin(), r.prompt.end());
+  ids.insert(ids.end(), r.output.begin(), r.output.begin() + 20);
+  at::Tensor h = model_->forward_hidden(at::tensor(ids, at::kLong), {{0, static_cast<std::int64_t>(ids.size()), nullptr}});
+  tampered.output[20] = static_cast<std::int32_t>(
+      model_->logits_shard(h.narrow(0, h.size(0) - 1, 1)).argmin(1).item<std::int64_t>());
+  MessageScores bad = verify_message(*model_, tampered, ScoreConfig{});
+  ASSERT_TRUE(bad.verifiable);
+  EXPECT_FALSE(bad.scores.exact[20].item<bool>());
+  EXPECT_GT(bad.scores.margin[20].item<float>(), 5.0f);
+  EXPECT_EQ(bad.scores.tier[20].item<std::uint8_t>(), static_cast<std::uint8_t>(TokenTier::kDangerous));
+}
+
+TEST_F(Verify, GreedyTrafficIsAnArgmaxCheck) {
+  LogRecord r = serve({1, 2, 3}, 12, 0.0f, 7);
+  MessageScores s = verify_message(*model_, r, ScoreConfig{});
+  ASSERT_TRUE(s.verifiable) << s.unverifiable_reason;
+  EXPECT_TRUE(s.scores.exact.all().item<bool>());
+  EXPECT_LT(s.scores.margin.max().item<float>(), 1e-4f);
+}
+
+TEST_F(Verify, MalformedMessagesAreUnverifiableWithAReason) {
+  const LogRecord good = serve({4, 5}, 3, 1.0f, 11);
+  auto reason = [&](const std::function<void(LogRecord&)>& edit) {
+    LogRecord r = good;
+    edit(r);
+    MessageScores s = verify_message(*model_, r, ScoreConfig{});
+    EXPECT_FALSE(s.verifiable);
+    return s.unverifiable_reason;
+  };
+  EXPECT_NE(reason([](LogRecord& r) { r.sampler.profile = "sglang-magic"; }).find("unknown profile 'sglang-magic'"),
+            std::string::npos);
+  EXPECT_NE(reason([](LogRecord& r) { r.sampler.profile = "vllm-cuda:sm_count=x"; }).find("sm_count=x"), std::string::npos);
+  EXPECT_NE(reason([](LogRecord& r) { r.sampler.top_p = 1.5f; }).find("top_p 1.5 outside (0, 1]"), std::string::npos);
+  EXPECT_NE(reason([](LogRecord& r) { r.sampler.temperature = -1.0f; }).find("temperature"), std::string::npos);
+  EXPECT_NE(reason([](LogRecord& r) { r.sampler.profile = "llamacpp-dist"; }).find("inverse-CDF"), std::string::npos);
+  EXPECT_NE(reason([](LogRecord& r) { r.model.vocab_size = 600; r.output[0] = 550; }).find("differs from the model's"),
+            std::string::npos);
+  EXPECT_TRUE(verify_message(*model_, good, ScoreConfig{}).verifiable);
+}
+
+}  // namespace
+}  // namespace fssl
