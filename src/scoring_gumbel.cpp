@@ -20,11 +20,12 @@ at::Tensor claimed_value(const at::Tensor& x, const at::Tensor& local_y, const a
   return v;
 }
 
-// Global argmax (value, index) of each row; ties go to the smallest global id.
-std::pair<at::Tensor, at::Tensor> global_argmax(const at::Tensor& x, std::int64_t vocab_begin, Communicator& comm) {
-  auto [values, index] = x.max(1);  // first maximum within the shard
+// Global argmax (value, global id) of each row; ties go to the smallest global id. Columns map to
+// global ids through `ids` [n, C] (ascending along each row, so the first maximum is the smallest id).
+std::pair<at::Tensor, at::Tensor> global_argmax(const at::Tensor& x, const at::Tensor& ids, Communicator& comm) {
+  auto [values, index] = x.max(1);  // first maximum within the columns
   values = values.contiguous();
-  index = (index + vocab_begin).contiguous();
+  index = ids.gather(1, index.unsqueeze(1)).squeeze(1).contiguous();
   comm.all_reduce_argmax(values, index);
   return {values, index};
 }
@@ -59,35 +60,46 @@ double log_ndtr(double x) {
 
 namespace {
 
-ScoreBatch score_gumbel_chunk(const at::Tensor& logits, const at::Tensor& noise, const at::Tensor& claimed,
-                              const SamplerParams& params, std::int64_t vocab_begin, std::int64_t vocab_size,
-                              const ScoreConfig& config, Communicator& comm, ServerRule rule, const at::Tensor& gumbel) {
-  const std::int64_t n = logits.size(0), vp = logits.size(1);
-  at::Tensor local_y = claimed - vocab_begin;
-  at::Tensor owned = (local_y >= 0).logical_and(local_y < vp);
-  local_y = local_y.clamp(0, vp - 1);
+// Columns of one chunk of rows: this rank's vocabulary shard (dense), or every rank's top-k
+// candidates gathered onto every rank (sparse, scored with a local communicator).
+struct Columns {
+  at::Tensor logits, noise, gumbel;  // [n, C] float32; gumbel may be undefined (then -ln noise)
+  at::Tensor ids;                    // [n, C] int64 global token ids, ascending within a row
+  at::Tensor local_y, owned;         // [n] column of the claimed token here, and whether it is here
+};
+
+// Scores over `cols`; logit_rank is passed in when the columns are not the whole vocabulary.
+ScoreBatch score_columns(const Columns& cols, const at::Tensor& claimed, const SamplerParams& params,
+                         std::int64_t vocab_size, const ScoreConfig& config, Communicator& comm, ServerRule rule,
+                         const at::Tensor& logit_rank) {
+  const at::Tensor& logits = cols.logits;
+  const at::Tensor& noise = cols.noise;
+  const at::Tensor& gumbel = cols.gumbel;
+  const at::Tensor& local_y = cols.local_y;
+  const at::Tensor& owned = cols.owned;
+  const std::int64_t n = logits.size(0);
   const bool greedy = params.greedy();
   const FilteredRows f = sampler_filter(logits, params, comm);
   at::Tensor kept = f.scaled != kNegInf;
   // z = l + T G on the kept set; greedy rows use the raw logits.
   at::Tensor g = gumbel.defined() ? gumbel : noise.log().neg();
   at::Tensor z = greedy ? logits.clone() : (logits + params.temperature * g).masked_fill(kept.logical_not(), kNegInf);
-  auto [z_c, c] = global_argmax(z, vocab_begin, comm);
+  auto [z_c, c] = global_argmax(z, cols.ids, comm);
   at::Tensor z_y = claimed_value(z, local_y, owned, comm);
   at::Tensor margin = z_c - z_y;  // +inf when z_y = -inf
   // The server's rule in float32: argmax pi / E over the kept set (greedy: argmax l).
   at::Tensor pi = (f.scaled - f.log_norm.unsqueeze(1)).exp();
   at::Tensor ratio = greedy ? logits : (pi / noise).masked_fill(kept.logical_not(), kNegInf);
   at::Tensor server_choice =
-      rule == ServerRule::kMaxPerturbedLogit && !greedy ? c : global_argmax(ratio, vocab_begin, comm).second;
+      rule == ServerRule::kMaxPerturbedLogit && !greedy ? c : global_argmax(ratio, cols.ids, comm).second;
   at::Tensor ratio_y = claimed_value(ratio, local_y, owned, comm);
-  at::Tensor l_y = claimed_value(logits, local_y, owned, comm);
 
   ScoreBatch out;
   out.exact = server_choice.eq(claimed);
   out.margin = margin;
-  out.prob = claimed_value(pi, local_y, owned, comm);
-  out.logit_rank = global_count(logits > l_y.unsqueeze(1), comm);
+  out.prob = claimed_value(pi, local_y, owned, comm).clamp_min(0.0);  // -inf: y is not a kept column
+  out.logit_rank = logit_rank.defined() ? logit_rank
+                                        : global_count(logits > claimed_value(logits, local_y, owned, comm).unsqueeze(1), comm);
   out.gumbel_rank = global_count(ratio > ratio_y.unsqueeze(1), comm).masked_fill(ratio_y == kNegInf, -1);
   // Admissible-set sizes for the grid and the tier threshold, from one bucketing of the gaps.
   std::vector<double> thresholds = config.margin_grid;
@@ -131,6 +143,63 @@ ScoreBatch score_gumbel_chunk(const at::Tensor& logits, const at::Tensor& noise,
     out.bits[r] = bits;
   }
   return out;
+}
+
+// The columns of a dense chunk: this rank's shard as it is.
+Columns dense_columns(const at::Tensor& logits, const at::Tensor& noise, const at::Tensor& gumbel,
+                      const at::Tensor& claimed, std::int64_t vocab_begin) {
+  const std::int64_t n = logits.size(0), vp = logits.size(1);
+  Columns cols{logits, noise, gumbel, (at::arange(vp, at::kLong) + vocab_begin).expand({n, vp}), {}, {}};
+  at::Tensor local_y = claimed - vocab_begin;
+  cols.owned = (local_y >= 0).logical_and(local_y < vp);
+  cols.local_y = local_y.clamp(0, vp - 1);
+  return cols;
+}
+
+// The columns of a sparse chunk (top-k active): every rank's k largest scaled logits with their
+// raw logits, noise and global ids, gathered and sorted by id on every rank. The kept set lies
+// inside them unless a rank holds more than k values tied at the boundary: then (agreed across
+// ranks) returns false and the caller scores the chunk densely.
+bool sparse_columns(const at::Tensor& logits, const at::Tensor& noise, const at::Tensor& gumbel,
+                    const at::Tensor& claimed, const SamplerParams& params, std::int64_t vocab_begin,
+                    Communicator& comm, Columns* out) {
+  const std::int64_t n = logits.size(0), vp = logits.size(1), k = std::min<std::int64_t>(params.top_k, vp);
+  auto [top, index] = logits.topk(k, 1);  // T > 0 scales every column alike: same order as l / T
+  // More than k local columns tied with the k-th value would be missing from the candidates.
+  at::Tensor overflow = logits.ge(top.select(1, k - 1).unsqueeze(1)).sum(1, false, at::kLong).gt(k).any().to(at::kLong).reshape({1});
+  comm.all_reduce_max(overflow);
+  if (overflow.item<std::int64_t>() != 0) return false;
+  const bool has_gumbel = gumbel.defined();
+  at::Tensor parts = at::stack({top, noise.gather(1, index), has_gumbel ? gumbel.gather(1, index) : top,
+                                (index + vocab_begin).to(at::kFloat)}, 0);  // [4, n, k]; ids < 2^24 exact
+  FSSL_CHECK(vocab_begin + vp <= (1 << 24), ReplayError, "sparse scoring: vocabulary too large for float ids");
+  at::Tensor all = comm.all_gather(parts.unsqueeze(0).contiguous());        // [t, 4, n, k]
+  at::Tensor gathered = all.permute({1, 2, 0, 3}).reshape({4, n, -1});      // [4, n, t * k]
+  at::Tensor ids = gathered[3].to(at::kLong);
+  auto [sorted_ids, order] = ids.sort(1);
+  auto take = [&](int field) { return gathered[field].gather(1, order).contiguous(); };
+  *out = Columns{take(0), take(1), has_gumbel ? take(2) : at::Tensor(), sorted_ids, {}, {}};
+  at::Tensor match = sorted_ids.eq(claimed.unsqueeze(1));
+  out->owned = match.any(1);
+  out->local_y = match.to(at::kInt).argmax(1);
+  return true;
+}
+
+ScoreBatch score_gumbel_chunk(const at::Tensor& logits, const at::Tensor& noise, const at::Tensor& claimed,
+                              const SamplerParams& params, std::int64_t vocab_begin, std::int64_t vocab_size,
+                              const ScoreConfig& config, Communicator& comm, ServerRule rule, const at::Tensor& gumbel) {
+  Columns sparse;
+  if (!params.greedy() && params.top_k > 0 &&
+      sparse_columns(logits, noise, gumbel, claimed, params, vocab_begin, comm, &sparse)) {
+    // The raw-logit rank is the one score that needs every column.
+    const Columns dense = dense_columns(logits, noise, gumbel, claimed, vocab_begin);
+    at::Tensor l_y = claimed_value(logits, dense.local_y, dense.owned, comm);
+    at::Tensor rank = global_count(logits > l_y.unsqueeze(1), comm);
+    auto local = comm_local();
+    return score_columns(sparse, claimed, params, vocab_size, config, *local, rule, rank);
+  }
+  return score_columns(dense_columns(logits, noise, gumbel, claimed, vocab_begin), claimed, params, vocab_size,
+                       config, comm, rule, at::Tensor());
 }
 
 // Rows per chunk: about 1 MiB of float32 per [rows, Vp] temporary, so the ~30 elementwise passes
