@@ -32,8 +32,8 @@ at::Tensor gather_top_k(const at::Tensor& s, std::int64_t k, Communicator& comm)
 // Scans survivor values sorted descending for the top-p boundary: the smallest value whose mass
 // strictly above it is < p. Values <= unseen_max may have unseen neighbours on some rank; the
 // scan is `decided` once it stops above them, or when nothing is unseen.
-float scan_top_p(const float* v, std::int64_t total, float unseen_max, double log_norm, float p, bool* decided) {
-  double above = 0.0;  // mass of strictly larger survivors
+float scan_top_p(const float* v, std::int64_t total, float unseen_max, double log_norm, float p, bool* decided,
+                 double above = 0.0 /* mass of strictly larger survivors not in v */) {
   float boundary = kNegInf;
   std::int64_t i = 0;
   while (i < total && v[i] > unseen_max) {
@@ -49,9 +49,9 @@ float scan_top_p(const float* v, std::int64_t total, float unseen_max, double lo
   return boundary;
 }
 
-// Top-p boundary of one row without a top-k list: ranks exchange their m largest survivors,
-// doubling m until the scan is decided (all of them only for near-flat rows with p near 1).
-float top_p_boundary(const at::Tensor& row, float log_norm, float p, Communicator& comm) {
+// Top-p boundary by exchanging each rank's m largest survivors, doubling m until the scan is
+// decided (all of them only for near-flat rows with p near 1). The fallback of top_p_boundary.
+float top_p_boundary_by_doubling(const at::Tensor& row, float log_norm, float p, Communicator& comm) {
   const std::int64_t vp = row.size(0);
   for (std::int64_t m = std::min<std::int64_t>(256, vp);; m = std::min<std::int64_t>(2 * m, vp)) {
     at::Tensor gathered = comm.all_gather(std::get<0>(row.topk(m)).contiguous());  // [t * m], -inf padded
@@ -62,6 +62,33 @@ float top_p_boundary(const at::Tensor& row, float log_norm, float p, Communicato
     const float boundary = scan_top_p(values.data_ptr<float>(), values.size(0), unseen_max, log_norm, p, &decided);
     if (decided) return boundary;
   }
+}
+
+// Top-p boundary of one row without a top-k list, around two collectives: the survivors' mass in
+// kBuckets value buckets below the row maximum (all-reduced) locates the bucket holding the
+// boundary; that bucket's survivors, gathered from every rank, are then scanned exactly, starting
+// from the mass of the buckets above it. Rows whose boundary lies below the buckets (p within
+// ~e^-40 of 1) fall back to doubling candidate lists.
+float top_p_boundary(const at::Tensor& row, float row_max, float log_norm, float p, Communicator& comm) {
+  constexpr std::int64_t kBuckets = 1024;
+  constexpr double kWidth = 40.0 / kBuckets;  // buckets cover [max - 40, max]
+  at::Tensor bucket = ((row_max - row) / kWidth).floor().clamp(0, kBuckets).to(at::kLong);  // -inf -> tail
+  at::Tensor hist = at::zeros({kBuckets + 1}, at::kDouble)
+                        .scatter_add_(0, bucket, (row.to(at::kDouble) - log_norm).exp());
+  comm.all_reduce_sum(hist);
+  const double* h = hist.data_ptr<double>();
+  double above = 0.0;
+  std::int64_t j = 0;
+  while (j < kBuckets && above + h[j] < p) above += h[j++];
+  if (j == kBuckets) return top_p_boundary_by_doubling(row, log_norm, p, comm);
+  at::Tensor local = row.masked_select(bucket == j);
+  at::Tensor width = at::full({1}, local.size(0), at::kLong);
+  comm.all_reduce_max(width);
+  at::Tensor padded = at::full({width.item<std::int64_t>()}, kNegInf, row.options());
+  padded.narrow(0, 0, local.size(0)).copy_(local);
+  at::Tensor values = std::get<0>(comm.all_gather(padded).sort(0, /*descending=*/true));
+  bool decided = false;  // always: everything below the bucket has at least p above it
+  return scan_top_p(values.data_ptr<float>(), values.size(0), kNegInf, log_norm, p, &decided, above);
 }
 
 }  // namespace
@@ -103,7 +130,7 @@ FilteredRows sampler_filter(const at::Tensor& logits, const SamplerParams& p, Co
         boundaries[r] = scan_top_p(candidates[r].data_ptr<float>(), candidates.size(1), kNegInf, row_norm, p.top_p,
                                    &decided);
       } else {
-        boundaries[r] = top_p_boundary(s.select(0, r), static_cast<float>(row_norm), p.top_p, comm);
+        boundaries[r] = top_p_boundary(s.select(0, r), m[r].item<float>(), static_cast<float>(row_norm), p.top_p, comm);
       }
     }
     s = s.masked_fill(s < boundaries.unsqueeze(1), kNegInf);

@@ -66,6 +66,7 @@ struct Columns {
   at::Tensor logits, noise, gumbel;  // [n, C] float32; gumbel may be undefined (then -ln noise)
   at::Tensor ids;                    // [n, C] int64 global token ids, ascending within a row
   at::Tensor local_y, owned;         // [n] column of the claimed token here, and whether it is here
+  at::Tensor selected;               // sparse: the values the columns were selected by
 };
 
 // Scores over `cols`; logit_rank is passed in when the columns are not the whole vocabulary.
@@ -149,57 +150,86 @@ ScoreBatch score_columns(const Columns& cols, const at::Tensor& claimed, const S
 Columns dense_columns(const at::Tensor& logits, const at::Tensor& noise, const at::Tensor& gumbel,
                       const at::Tensor& claimed, std::int64_t vocab_begin) {
   const std::int64_t n = logits.size(0), vp = logits.size(1);
-  Columns cols{logits, noise, gumbel, (at::arange(vp, at::kLong) + vocab_begin).expand({n, vp}), {}, {}};
+  Columns cols{logits, noise, gumbel, (at::arange(vp, at::kLong) + vocab_begin).expand({n, vp}), {}, {}, {}};
   at::Tensor local_y = claimed - vocab_begin;
   cols.owned = (local_y >= 0).logical_and(local_y < vp);
   cols.local_y = local_y.clamp(0, vp - 1);
   return cols;
 }
 
-// The columns of a sparse chunk (top-k active): every rank's k largest scaled logits with their
-// raw logits, noise and global ids, gathered and sorted by id on every rank. The kept set lies
-// inside them unless a rank holds more than k values tied at the boundary: then (agreed across
-// ranks) returns false and the caller scores the chunk densely.
-bool sparse_columns(const at::Tensor& logits, const at::Tensor& noise, const at::Tensor& gumbel,
-                    const at::Tensor& claimed, const SamplerParams& params, std::int64_t vocab_begin,
-                    Communicator& comm, Columns* out) {
-  const std::int64_t n = logits.size(0), vp = logits.size(1), k = std::min<std::int64_t>(params.top_k, vp);
-  auto [top, index] = logits.topk(k, 1);  // T > 0 scales every column alike: same order as l / T
-  // More than k local columns tied with the k-th value would be missing from the candidates.
-  at::Tensor overflow = logits.ge(top.select(1, k - 1).unsqueeze(1)).sum(1, false, at::kLong).gt(k).any().to(at::kLong).reshape({1});
-  comm.all_reduce_max(overflow);
-  if (overflow.item<std::int64_t>() != 0) return false;
-  const bool has_gumbel = gumbel.defined();
-  at::Tensor parts = at::stack({top, noise.gather(1, index), has_gumbel ? gumbel.gather(1, index) : top,
-                                (index + vocab_begin).to(at::kFloat)}, 0);  // [4, n, k]; ids < 2^24 exact
+// The columns `top` = select.topk(k, 1) picked on each rank (raw logits, noise, G, global ids and
+// the selecting values), gathered from every rank and sorted by id: a sparse chunk's candidates.
+Columns gather_columns(const std::tuple<at::Tensor, at::Tensor>& top, const at::Tensor& logits, const at::Tensor& noise,
+                       const at::Tensor& gumbel, const at::Tensor& claimed, std::int64_t vocab_begin,
+                       Communicator& comm) {
+  const std::int64_t n = logits.size(0), vp = logits.size(1);
   FSSL_CHECK(vocab_begin + vp <= (1 << 24), ReplayError, "sparse scoring: vocabulary too large for float ids");
-  at::Tensor all = comm.all_gather(parts.unsqueeze(0).contiguous());        // [t, 4, n, k]
-  at::Tensor gathered = all.permute({1, 2, 0, 3}).reshape({4, n, -1});      // [4, n, t * k]
-  at::Tensor ids = gathered[3].to(at::kLong);
-  auto [sorted_ids, order] = ids.sort(1);
+  const at::Tensor& index = std::get<1>(top);
+  const bool has_gumbel = gumbel.defined();
+  at::Tensor parts = at::stack({logits.gather(1, index), noise.gather(1, index),
+                                has_gumbel ? gumbel.gather(1, index) : noise.gather(1, index),
+                                (index + vocab_begin).to(at::kFloat), std::get<0>(top)},
+                               0);                                          // [5, n, k]; ids < 2^24 exact
+  at::Tensor all = comm.all_gather(parts.unsqueeze(0).contiguous());        // [t, 5, n, k]
+  at::Tensor gathered = all.permute({1, 2, 0, 3}).reshape({5, n, -1});      // [5, n, t * k]
+  auto [ids, order] = gathered[3].to(at::kLong).sort(1);
   auto take = [&](int field) { return gathered[field].gather(1, order).contiguous(); };
-  *out = Columns{take(0), take(1), has_gumbel ? take(2) : at::Tensor(), sorted_ids, {}, {}};
-  at::Tensor match = sorted_ids.eq(claimed.unsqueeze(1));
-  out->owned = match.any(1);
-  out->local_y = match.to(at::kInt).argmax(1);
-  return true;
+  Columns cols{take(0), take(1), has_gumbel ? take(2) : at::Tensor(), ids, {}, {}, take(4)};
+  at::Tensor match = ids.eq(claimed.unsqueeze(1));
+  cols.owned = match.any(1);
+  cols.local_y = match.to(at::kInt).argmax(1);
+  return cols;
 }
+
+// The largest per-row count of `mask` on any rank (the same on every rank: one all-reduce).
+std::int64_t global_max_row_count(const at::Tensor& mask, Communicator& comm) {
+  at::Tensor worst = mask.sum(1, false, at::kLong).max().reshape({1}).contiguous();
+  comm.all_reduce_max(worst);
+  return worst.item<std::int64_t>();
+}
+
+// Kept sets larger than this are scored densely: gathering them would cost more than it saves.
+constexpr std::int64_t kSparseKeptLimit = 2048;
 
 ScoreBatch score_gumbel_chunk(const at::Tensor& logits, const at::Tensor& noise, const at::Tensor& claimed,
                               const SamplerParams& params, std::int64_t vocab_begin, std::int64_t vocab_size,
                               const ScoreConfig& config, Communicator& comm, ServerRule rule, const at::Tensor& gumbel) {
-  Columns sparse;
-  if (!params.greedy() && params.top_k > 0 &&
-      sparse_columns(logits, noise, gumbel, claimed, params, vocab_begin, comm, &sparse)) {
-    // The raw-logit rank is the one score that needs every column.
-    const Columns dense = dense_columns(logits, noise, gumbel, claimed, vocab_begin);
-    at::Tensor l_y = claimed_value(logits, dense.local_y, dense.owned, comm);
-    at::Tensor rank = global_count(logits > l_y.unsqueeze(1), comm);
-    auto local = comm_local();
-    return score_columns(sparse, claimed, params, vocab_size, config, *local, rule, rank);
+  const Columns dense = dense_columns(logits, noise, gumbel, claimed, vocab_begin);
+  if (!params.greedy() && (params.top_k > 0 || params.top_p < 1.0f || params.min_p > 0.0f)) {
+    // Sparse: the kept set is small, so gather it and score it on every rank with a local
+    // communicator; only the raw-logit rank needs every column.
+    Columns kept;
+    bool sparse = false;
+    SamplerParams on_kept = params;
+    const std::int64_t k = std::min<std::int64_t>(params.top_k, logits.size(1));
+    std::tuple<at::Tensor, at::Tensor> top;
+    if (params.top_k > 0 && params.top_k <= kSparseKeptLimit) top = logits.topk(k, 1);
+    if (params.top_k > 0 && params.top_k <= kSparseKeptLimit &&
+        global_max_row_count(logits.ge(std::get<0>(top).select(1, k - 1).unsqueeze(1)), comm) <= k) {
+      // Top-k survivors lie among every rank's k largest logits (T > 0 keeps their order), unless
+      // a rank holds more than k values tied at the boundary. Filters still run on the candidates.
+      kept = gather_columns(top, logits, noise, gumbel, claimed, vocab_begin, comm);
+      sparse = true;
+    } else if (params.top_k == 0) {
+      const FilteredRows f = sampler_filter(logits, params, comm);
+      const std::int64_t width = global_max_row_count(f.scaled != kNegInf, comm);
+      if (width <= kSparseKeptLimit) {
+        // Exactly the kept set (plus filtered padding): score it with the filters switched off.
+        kept = gather_columns(f.scaled.topk(std::min<std::int64_t>(std::max<std::int64_t>(width, 1), logits.size(1)), 1),
+                              logits, noise, gumbel, claimed, vocab_begin, comm);
+        kept.logits = kept.logits.masked_fill(kept.selected == kNegInf, kNegInf);
+        on_kept = SamplerParams{params.temperature, 0, 1.0f, 0.0f};
+        sparse = true;
+      }
+    }
+    if (sparse) {
+      at::Tensor l_y = claimed_value(logits, dense.local_y, dense.owned, comm);
+      at::Tensor rank = global_count(logits > l_y.unsqueeze(1), comm);
+      auto local = comm_local();
+      return score_columns(kept, claimed, on_kept, vocab_size, config, *local, rule, rank);
+    }
   }
-  return score_columns(dense_columns(logits, noise, gumbel, claimed, vocab_begin), claimed, params, vocab_size,
-                       config, comm, rule, at::Tensor());
+  return score_columns(dense, claimed, params, vocab_size, config, comm, rule, at::Tensor());
 }
 
 // Rows per chunk: about 1 MiB of float32 per [rows, Vp] temporary, so the ~30 elementwise passes
