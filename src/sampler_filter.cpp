@@ -108,9 +108,12 @@ FilteredRows sampler_filter(const at::Tensor& logits, const SamplerParams& p, Co
     out.log_norm = log_norm(s);
     return out;
   }
-  if (p.min_p > 0.0f) {
-    s = s.masked_fill(s - m.unsqueeze(1) < std::log(p.min_p), kNegInf);
-  }
+  // min-p keeps s_i >= max s + ln(min_p): the maximum survives every filter, so only the mass
+  // the later top-p sees depends on where min-p runs.
+  auto apply_min_p = [&] {
+    if (p.min_p > 0.0f) s = s.masked_fill(s - m.unsqueeze(1) < std::log(p.min_p), kNegInf);
+  };
+  if (!p.min_p_last) apply_min_p();
   at::Tensor candidates;  // [n, t * k] sorted descending when top-k is active
   if (p.top_k > 0) {
     candidates = std::get<0>(gather_top_k(s, p.top_k, comm).sort(1, /*descending=*/true));
@@ -134,6 +137,10 @@ FilteredRows sampler_filter(const at::Tensor& logits, const SamplerParams& p, Co
       }
     }
     s = s.masked_fill(s < boundaries.unsqueeze(1), kNegInf);
+    norm = log_norm(s);
+  }
+  if (p.min_p_last && p.min_p > 0.0f) {
+    apply_min_p();
     norm = log_norm(s);
   }
   out.scaled = s;

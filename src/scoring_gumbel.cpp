@@ -218,7 +218,7 @@ ScoreBatch score_gumbel_chunk(const at::Tensor& logits, const at::Tensor& noise,
         kept = gather_columns(f.scaled.topk(std::min<std::int64_t>(std::max<std::int64_t>(width, 1), logits.size(1)), 1),
                               logits, noise, gumbel, claimed, vocab_begin, comm);
         kept.logits = kept.logits.masked_fill(kept.selected == kNegInf, kNegInf);
-        on_kept = SamplerParams{params.temperature, 0, 1.0f, 0.0f};
+        on_kept = SamplerParams{params.temperature, 0, 1.0f, 0.0f, false};
         sparse = true;
       }
     }

@@ -53,7 +53,8 @@ MessageScores verify_message(Model& model, const LogRecord& r, const ScoreConfig
   // Output token j is predicted by the row of position n_prompt + j - 1 (teacher forcing).
   at::Tensor hidden = model.forward_hidden(tokens, {{0, n_prompt + n_output, nullptr}}).narrow(0, n_prompt - 1, n_output);
   at::Tensor claimed = at::tensor(std::vector<std::int64_t>(r.output.begin(), r.output.end()), at::kLong);
-  const SamplerParams params{r.sampler.temperature, r.sampler.top_k, r.sampler.top_p, r.sampler.min_p};
+  SamplerParams params{r.sampler.temperature, r.sampler.top_k, r.sampler.top_p, r.sampler.min_p};
+  params.min_p_last = profile.kind == SamplerProfile::Kind::kHfTorchCpu;  // transformers' warper order
   std::vector<ScoreBatch> parts;
   for (std::int64_t first = 0; first < n_output; first += kLogitRowsPerChunk) {
     const std::int64_t n = std::min(kLogitRowsPerChunk, n_output - first);

@@ -39,6 +39,7 @@ inline void check_scoring_golden(Communicator& comm) {
     SCOPED_TRACE(name + " at TP " + std::to_string(t));
     SamplerParams params{cases[i]["temperature"].get<float>(), cases[i]["top_k"].get<std::int32_t>(),
                          cases[i]["top_p"].get<float>(), cases[i]["min_p"].get<float>()};
+    params.min_p_last = cases[i].value("min_p_last", false);
     at::Tensor logits = golden_tensor(f, p + "logits"), noise = golden_tensor(f, p + "noise");
     const std::int64_t n = logits.size(0), V = logits.size(1);
     const std::int64_t vp = (V + t - 1) / t, begin = r * vp, valid = std::max<std::int64_t>(0, std::min(vp, V - begin));

@@ -1,5 +1,6 @@
-// The sampler filter pipeline of Gumbel-max profiles (vLLM V1 order), applied vocab-parallel to
-// a message's logit rows. For each row with temperature T >= 1e-5 (greedy rows are not filtered):
+// The sampler filter pipeline of Gumbel-max profiles, applied vocab-parallel to a message's logit
+// rows: vLLM V1's order below, or transformers' (min-p applied last, after top-p: `min_p_last`).
+// For each row with temperature T >= 1e-5 (greedy rows are not filtered):
 //   1. s = l / T                                   float32, l the raw logits
 //   2. min-p:  drop i with pi_i < min_p * max_j pi_j, pi = softmax(s)   <=>  s_i - max s < ln(min_p)
 //   3. top-k:  keep s_i >= (k-th largest s); ties at the boundary are KEPT (more than k may survive);
@@ -30,6 +31,7 @@ struct SamplerParams {
   std::int32_t top_k = 0;    // 0 = disabled
   float top_p = 1.0f;        // (0, 1]; 1 = disabled
   float min_p = 0.0f;        // [0, 1]; 0 = disabled
+  bool min_p_last = false;   // transformers' warper order: temperature, top-k, top-p, min-p
   bool greedy() const { return temperature < 1e-5f; }
 };
 

@@ -39,12 +39,36 @@ CASES = [
     # a vocab-parallel top-p must widen its candidate lists several times.
     dict(name="wide_flat_top_p", temperature=1.0, top_k=0, top_p=0.99, min_p=0.0, V=8009, rows=2, scale=0.5),
     dict(name="wide_top_p", temperature=0.9, top_k=0, top_p=0.9, min_p=0.0, V=8009, rows=2, scale=2.0),
+    # transformers' warper order (hf-torch-cpu): min-p after top-k and top-p; filtered by
+    # transformers' own warper classes below, not by a re-implementation.
+    dict(name="hf_order", temperature=0.9, top_k=40, top_p=0.85, min_p=0.2, min_p_last=True),
+    dict(name="hf_order_no_top_k", temperature=1.1, top_k=0, top_p=0.7, min_p=0.3, min_p_last=True),
 ]
 ROWS = 8
 
 
+def hf_filter(logits_row, c):
+    """The kept mask of one row through transformers' own warpers, in generate()'s order."""
+    from transformers.generation.logits_process import (MinPLogitsWarper, TemperatureLogitsWarper,
+                                                        TopKLogitsWarper, TopPLogitsWarper)
+    s = logits_row.unsqueeze(0)
+    warpers = [TemperatureLogitsWarper(c["temperature"])]
+    if c["top_k"] > 0:
+        warpers.append(TopKLogitsWarper(c["top_k"]))
+    if c["top_p"] < 1:
+        warpers.append(TopPLogitsWarper(c["top_p"]))
+    if c["min_p"] > 0:
+        warpers.append(MinPLogitsWarper(c["min_p"]))
+    for w in warpers:
+        s = w(None, s)
+    s = s[0]
+    return s, s != NEG_INF
+
+
 def vllm_filter(logits_row, c):
     """The kept mask of one row, vLLM V1 order: temperature, min-p, top-k, top-p."""
+    if c.get("min_p_last"):
+        return hf_filter(logits_row, c)
     V = logits_row.shape[0]
     s = logits_row / c["temperature"]
     keep = torch.ones(V, dtype=torch.bool)
