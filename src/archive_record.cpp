@@ -56,6 +56,10 @@ std::string record_problem(const LogRecord& r) {
   if (r.prompt.empty()) return "empty prompt";
   if (r.output.empty()) return "empty output";
   if (r.model.vocab_size == 0) return fmt::format("model '{}' has vocab size 0", r.model.name);
+  if (Digest32 unused{}; !r.model.fingerprint.empty() && !hex_decode_digest(r.model.fingerprint, &unused)) {
+    return fmt::format("model '{}' fingerprint '{}' is neither empty nor 64 hex digits", r.model.name,
+                       r.model.fingerprint);
+  }
   auto check_tokens = [&](const std::vector<std::int32_t>& ids, const char* what) -> std::string {
     for (std::size_t i = 0; i < ids.size(); ++i) {
       if (ids[i] < 0 || static_cast<std::uint32_t>(ids[i]) >= r.model.vocab_size) {

@@ -52,6 +52,10 @@ int cli_archive_import(const std::vector<std::string>& args) {
   FSSL_CHECK(vm["format"].as<std::string>() == "jsonl", ConfigError, "--format {}: only 'jsonl' is supported",
              vm["format"].as<std::string>());
   FSSL_CHECK(d.vocab_size > 0, ConfigError, "--vocab-size must be > 0");
+  Digest32 unused{};
+  FSSL_CHECK(d.model_fingerprint.empty() || hex_decode_digest(d.model_fingerprint, &unused), ConfigError,
+             "--model-fingerprint '{}': expected 64 hex digits (fssl model inspect prints it) or nothing",
+             d.model_fingerprint);
   if (vm.count("seed") > 0) d.seed = vm["seed"].as<std::uint64_t>();
   d.timestamp_us = now_us();
   WriterOptions w;

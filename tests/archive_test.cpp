@@ -128,6 +128,9 @@ TEST(Archive, WriterRejectsBadRecordsAndKeepsGoodOnes) {
   LogRecord bad_top_p = test_record(1);
   bad_top_p.sampler.top_p = 1.5f;
   EXPECT_THROW(w.append(bad_top_p), RecordError);
+  LogRecord bad_fingerprint = test_record(1);
+  bad_fingerprint.model.fingerprint = "sha256:abc";
+  EXPECT_THROW(w.append(bad_fingerprint), RecordError);
   LogRecord conflicting = test_record(1);
   conflicting.model.fingerprint = std::string(64, 'b');  // same name, other weights
   EXPECT_THROW(w.append(conflicting), RecordError);

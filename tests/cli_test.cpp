@@ -67,6 +67,15 @@ TEST(Cli, UnknownKeyInTheCommandsOwnSectionIsRefused) {
   EXPECT_NE(r.output.find("unknown option 'archve' in [archive-inspect]"), std::string::npos) << r.output;
 }
 
+TEST(Cli, MalformedModelFingerprintIsAConfigurationError) {
+  test::TempDir dir;
+  std::ofstream(dir / "in.jsonl") << R"({"prompt_token_ids":[1],"output_token_ids":[2],"seed":1})" << "\n";
+  Result r = fssl("archive import " + (dir / "in.jsonl") + " --out " + (dir / "a") +
+                  " --vocab-size 10 --model-fingerprint not-a-digest");
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("--model-fingerprint 'not-a-digest'"), std::string::npos) << r.output;
+}
+
 TEST(Cli, ValidateExitCodes) {
   test::TempDir dir;
   test::write_test_archive(dir / "a", 12, 5);
