@@ -4,6 +4,7 @@
 
 #include <ATen/ATen.h>
 
+#include "fssl/noise.h"
 #include "fssl/sampler_profile.h"
 
 namespace fssl {
@@ -22,9 +23,9 @@ std::string verify_check(const Model& model, const LogRecord& r) {
   } catch (const ProfileError& e) {
     return e.what();
   }
-  if (!profile.gumbel_max()) {
-    return fmt::format("sampler profile '{}' is an inverse-CDF sampler: IPT-LS scoring is not implemented yet",
-                       r.sampler.profile);
+  if (!profile.gumbel_max() && r.seed > 0xFFFFFFFFull) {
+    return fmt::format("seed {} does not fit llama.cpp's 32-bit sampler seed: the logged seed cannot be the one used",
+                       r.seed);
   }
   const std::int64_t vocab = model.config().vocab_size;
   if (static_cast<std::int64_t>(r.model.vocab_size) != vocab) {
@@ -39,7 +40,7 @@ std::string verify_check(const Model& model, const LogRecord& r) {
   return "";
 }
 
-MessageScores verify_message(Model& model, const LogRecord& r, const ScoreConfig& config) {
+MessageScores verify_message(Model& model, const LogRecord& r, const ScoreConfig& config, const IptConfig& ipt_config) {
   MessageScores out;
   out.unverifiable_reason = verify_check(model, r);
   if (!out.unverifiable_reason.empty()) return out;
@@ -55,6 +56,22 @@ MessageScores verify_message(Model& model, const LogRecord& r, const ScoreConfig
   at::Tensor claimed = at::tensor(std::vector<std::int64_t>(r.output.begin(), r.output.end()), at::kLong);
   SamplerParams params{r.sampler.temperature, r.sampler.top_k, r.sampler.top_p, r.sampler.min_p};
   params.min_p_last = profile.kind == SamplerProfile::Kind::kHfTorchCpu;  // transformers' warper order
+  out.verifiable = true;
+  if (!profile.gumbel_max()) {
+    // llama.cpp's stream advances only on multi-candidate steps: rows are replayed in order.
+    out.inverse_cdf = true;
+    LlamacppUniformStream stream(static_cast<std::uint32_t>(r.seed));
+    std::vector<IptScoreBatch> ipt_parts;
+    for (std::int64_t first = 0; first < n_output; first += kLogitRowsPerChunk) {
+      const std::int64_t n = std::min(kLogitRowsPerChunk, n_output - first);
+      ipt_parts.push_back(score_ipt_rows(model.logits_shard(hidden.narrow(0, first, n)), claimed.narrow(0, first, n),
+                                         params, model.vocab_shard_begin(), model.config().vocab_size,
+                                         profile.single_draw != 0, [&] { return stream.next(); }, ipt_config,
+                                         model.communicator()));
+    }
+    out.ipt_scores = ipt_parts.size() == 1 ? std::move(ipt_parts.front()) : ipt_batch_cat(ipt_parts);
+    return out;
+  }
   std::vector<ScoreBatch> parts;
   for (std::int64_t first = 0; first < n_output; first += kLogitRowsPerChunk) {
     const std::int64_t n = std::min(kLogitRowsPerChunk, n_output - first);
@@ -70,7 +87,6 @@ MessageScores verify_message(Model& model, const LogRecord& r, const ScoreConfig
                                       model.config().vocab_size, config, model.communicator(),
                                       philox ? ServerRule::kMaxPerturbedLogit : ServerRule::kProbOverNoise, gumbel));
   }
-  out.verifiable = true;
   out.scores = score_batch_cat(parts);
   return out;
 }

@@ -13,5 +13,11 @@ TEST(ScoringMpi, VocabParallelScoresMatchNaiveImplementation) {
   test::check_scoring_golden(*comm);
 }
 
+TEST(ScoringMpi, IptLsOnShardsMatchesNaiveImplementation) {
+  MpiComm world;
+  auto comm = comm_mpi(world);
+  test::check_ipt_golden(*comm);
+}
+
 }  // namespace
 }  // namespace fssl

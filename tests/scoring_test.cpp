@@ -14,6 +14,11 @@ TEST(Scoring, MatchesNaivePerTokenImplementationAtTp1) {
   test::check_scoring_golden(*comm);
 }
 
+TEST(Scoring, IptLsMatchesNaiveLlamacppChainAtTp1) {
+  auto comm = comm_local();
+  test::check_ipt_golden(*comm);
+}
+
 TEST(Scoring, LogNdtrMatchesClosedFormsAndTheFarTail) {
   EXPECT_NEAR(log_ndtr(0.0), std::log(0.5), 1e-15);                 // the maximum of GM-LS, y = c
   EXPECT_NEAR(log_ndtr(-1.0), std::log(0.15865525393145707), 1e-13);

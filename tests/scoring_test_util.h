@@ -11,6 +11,7 @@
 
 #include "fssl/safetensors.h"
 #include "fssl/scoring.h"
+#include "fssl/scoring_ipt.h"
 
 namespace fssl::test {
 
@@ -64,6 +65,50 @@ inline void check_scoring_golden(Communicator& comm) {
     EXPECT_LT((s.prob - golden_tensor(f, p + "prob")).abs().max().item<double>(), 1e-6);
     EXPECT_TRUE(at::equal(s.logit_rank, golden_tensor(f, p + "logit_rank")));
     EXPECT_TRUE(at::equal(s.gumbel_rank, golden_tensor(f, p + "gumbel_rank")));
+    EXPECT_TRUE(at::equal(s.admissible, golden_tensor(f, p + "admissible")));
+    EXPECT_TRUE(at::equal(s.tier.to(at::kLong), golden_tensor(f, p + "tier")));
+    EXPECT_LT((s.bits - golden_tensor(f, p + "bits")).abs().max().item<double>(), 1e-9);
+  }
+}
+
+// IPT-LS golden (tests/data/scoring/generate_ipt_golden.py): llama.cpp's dist chain per token.
+inline void check_ipt_golden(Communicator& comm) {
+  SafetensorsFile f = SafetensorsFile::open(std::string(FSSL_TEST_DATA_DIR) + "/scoring/ipt_golden.safetensors");
+  const auto& meta = f.metadata();
+  IptConfig config;
+  config.sigmas = nlohmann::json::parse(meta.at("sigmas")).get<std::vector<double>>();
+  config.distance_grid = nlohmann::json::parse(meta.at("distance_grid")).get<std::vector<double>>();
+  config.distance_threshold = std::stod(meta.at("distance_threshold"));
+  config.rank_cutoff = std::stoll(meta.at("rank_cutoff"));
+  const nlohmann::json cases = nlohmann::json::parse(meta.at("cases"));
+  const int t = comm.world_size(), r = comm.rank();
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const std::string p = "ipt" + std::to_string(i) + ".";
+    SCOPED_TRACE(cases[i]["name"].get<std::string>() + " at TP " + std::to_string(t));
+    SamplerParams params{cases[i]["temperature"].get<float>(), cases[i]["top_k"].get<std::int32_t>(),
+                         cases[i]["top_p"].get<float>(), cases[i]["min_p"].get<float>()};
+    at::Tensor logits = golden_tensor(f, p + "logits");
+    const std::int64_t n = logits.size(0), V = logits.size(1);
+    const std::int64_t vp = (V + t - 1) / t, begin = r * vp, valid = std::max<std::int64_t>(0, std::min(vp, V - begin));
+    at::Tensor shard = at::full({n, vp}, -std::numeric_limits<float>::infinity());
+    shard.narrow(1, 0, valid).copy_(logits.narrow(1, begin, valid));
+    at::Tensor uniforms = golden_tensor(f, p + "uniforms");
+    std::int64_t next = 0;
+    auto draw = [&] { return uniforms[next++].item<double>(); };
+    IptScoreBatch s = score_ipt_rows(shard, golden_tensor(f, p + "claimed"), params, begin, V, false, draw, config, comm);
+    EXPECT_TRUE(at::equal(s.exact.to(at::kLong), golden_tensor(f, p + "exact")));
+    EXPECT_TRUE(at::equal(s.drew.to(at::kLong), golden_tensor(f, p + "drew")));
+    at::Tensor distance = golden_tensor(f, p + "distance");
+    EXPECT_TRUE(at::equal(distance.isinf(), s.distance.isinf()));
+    at::Tensor fin = distance.isfinite();
+    EXPECT_LT((s.distance.masked_select(fin) - distance.masked_select(fin)).abs().max().item<double>(), 1e-12);
+    at::Tensor ipt = golden_tensor(f, p + "iptls");
+    at::Tensor ifin = ipt.isfinite();
+    EXPECT_TRUE(at::equal(ifin, s.iptls.isfinite()));
+    EXPECT_LT(((s.iptls.masked_select(ifin) - ipt.masked_select(ifin)).abs() /
+               ipt.masked_select(ifin).abs().clamp_min(1.0)).max().item<double>(), 1e-6);
+    EXPECT_LT((s.prob - golden_tensor(f, p + "prob")).abs().max().item<double>(), 1e-6);
+    EXPECT_TRUE(at::equal(s.logit_rank, golden_tensor(f, p + "logit_rank")));
     EXPECT_TRUE(at::equal(s.admissible, golden_tensor(f, p + "admissible")));
     EXPECT_TRUE(at::equal(s.tier.to(at::kLong), golden_tensor(f, p + "tier")));
     EXPECT_LT((s.bits - golden_tensor(f, p + "bits")).abs().max().item<double>(), 1e-9);

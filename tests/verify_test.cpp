@@ -7,6 +7,7 @@
 
 #include "../contrib/fssl_philox/fssl_philox.h"
 #include "fssl/model_init.h"
+#include "fssl/noise.h"
 #include "fssl/verify.h"
 #include "test_util.h"
 
@@ -73,6 +74,60 @@ TEST_F(Verify, HonestFsslPhiloxTrafficMatchesAndATamperedTokenIsCaught) {
   EXPECT_EQ(bad.scores.tier[20].item<std::uint8_t>(), static_cast<std::uint8_t>(TokenTier::kDangerous));
 }
 
+// llama.cpp's dist sampler with top-k only, written out here as a server would run it: sort by
+// logit (ties: smaller id), keep k, T, softmax in that order, one uniform, first cumulative >= u.
+TEST_F(Verify, LlamacppDistTrafficIsScoredByItsCdfInterval) {
+  const std::uint32_t seed = 424242;
+  LlamacppUniformStream stream(seed);
+  LogRecord r;
+  r.message_id = 9;
+  r.seed = seed;
+  r.sampler = {"llamacpp-dist", 0.8f, 40, 1.0f, 0.0f};
+  r.model = {"tiny", "", static_cast<std::uint32_t>(model_->config().vocab_size), ""};
+  r.prompt = {7, 8, 9, 10};
+  at::NoGradGuard no_grad;
+  KvCache cache = model_->kv_cache_new();
+  std::vector<std::int64_t> ids(r.prompt.begin(), r.prompt.end());
+  at::Tensor h = model_->forward_hidden(at::tensor(ids, at::kLong), {{0, static_cast<std::int64_t>(ids.size()), &cache}});
+  for (int j = 0; j < 30; ++j) {
+    at::Tensor l = model_->logits_shard(h.narrow(0, h.size(0) - 1, 1))[0].contiguous();
+    std::vector<std::pair<float, std::int64_t>> c;
+    for (std::int64_t i = 0; i < l.size(0); ++i) c.emplace_back(l[i].item<float>(), i);
+    std::stable_sort(c.begin(), c.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    c.resize(40);
+    double total = 0.0;
+    std::vector<double> mass;
+    for (auto& [logit, id] : c) {
+      logit /= r.sampler.temperature;
+      mass.push_back(std::exp(static_cast<double>(logit - c.front().first)));
+      total += mass.back();
+    }
+    const double target = stream.next() * total;
+    double running = 0.0;
+    std::int64_t token = c.back().second;
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      running += mass[i];
+      if (running >= target) {
+        token = c[i].second;
+        break;
+      }
+    }
+    r.output.push_back(static_cast<std::int32_t>(token));
+    h = model_->forward_hidden(at::tensor(std::vector<std::int64_t>{token}, at::kLong), {{0, 1, &cache}});
+  }
+  MessageScores s = verify_message(*model_, r, ScoreConfig{});
+  ASSERT_TRUE(s.verifiable) << s.unverifiable_reason;
+  ASSERT_TRUE(s.inverse_cdf);
+  EXPECT_TRUE(s.ipt_scores.drew.all().item<bool>());
+  EXPECT_GE(s.ipt_scores.exact.to(at::kFloat).mean().item<double>(), 0.95);
+  EXPECT_TRUE(s.ipt_scores.tier.eq(static_cast<int>(TokenTier::kSafe)).all().item<bool>());
+  LogRecord tampered = r;
+  tampered.output[12] = (tampered.output[12] + 211) % static_cast<std::int32_t>(model_->config().vocab_size);
+  MessageScores bad = verify_message(*model_, tampered, ScoreConfig{});
+  EXPECT_FALSE(bad.ipt_scores.exact[12].item<bool>());
+  EXPECT_NE(bad.ipt_scores.tier[12].item<std::uint8_t>(), static_cast<std::uint8_t>(TokenTier::kSafe));
+}
+
 TEST_F(Verify, GreedyTrafficIsAnArgmaxCheck) {
   LogRecord r = serve({1, 2, 3}, 12, 0.0f, 7);
   MessageScores s = verify_message(*model_, r, ScoreConfig{});
@@ -95,7 +150,8 @@ TEST_F(Verify, MalformedMessagesAreUnverifiableWithAReason) {
   EXPECT_NE(reason([](LogRecord& r) { r.sampler.profile = "vllm-cuda:sm_count=x"; }).find("sm_count=x"), std::string::npos);
   EXPECT_NE(reason([](LogRecord& r) { r.sampler.top_p = 1.5f; }).find("top_p 1.5 outside (0, 1]"), std::string::npos);
   EXPECT_NE(reason([](LogRecord& r) { r.sampler.temperature = -1.0f; }).find("temperature"), std::string::npos);
-  EXPECT_NE(reason([](LogRecord& r) { r.sampler.profile = "llamacpp-dist"; }).find("inverse-CDF"), std::string::npos);
+  EXPECT_NE(reason([](LogRecord& r) { r.sampler.profile = "llamacpp-dist"; r.seed = 1ull << 40; }).find("32-bit"),
+            std::string::npos);
   EXPECT_NE(reason([](LogRecord& r) { r.model.vocab_size = 600; r.output[0] = 550; }).find("differs from the model's"),
             std::string::npos);
   EXPECT_TRUE(verify_message(*model_, good, ScoreConfig{}).verifiable);

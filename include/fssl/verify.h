@@ -1,9 +1,10 @@
 // Verifying one logged message: replay prompt + output by one prefill on the TP group's model,
 // re-derive the sampler's noise from the logged seed and profile, and score every output token
 // (scoring.h). A message fssl cannot score faithfully is *unverifiable*, with a reason, never
-// scored against a guessed stream: unknown or malformed profile, inverse-CDF profile (IPT-LS is not
-// scored yet), parameters out of range, a token id outside the model's vocabulary, or a logged
-// logits width different from the model's.
+// scored against a guessed stream: unknown or malformed profile, parameters out of range, a token
+// id outside the model's vocabulary, a logged logits width different from the model's, or a seed
+// wider than the engine's (llama.cpp seeds are 32-bit). Gumbel-max profiles are scored with
+// scoring.h, inverse-CDF ones (llamacpp-dist) with scoring_ipt.h.
 // Collective over the model's communicator: every rank of the group calls with the same record.
 #pragma once
 
@@ -12,18 +13,22 @@
 #include "fssl/archive.h"
 #include "fssl/model.h"
 #include "fssl/scoring.h"
+#include "fssl/scoring_ipt.h"
 
 namespace fssl {
 
 struct MessageScores {
   bool verifiable = false;
   std::string unverifiable_reason;  // set when !verifiable
-  ScoreBatch scores;                // one row per output token when verifiable
+  bool inverse_cdf = false;         // which of the two batches holds the scores
+  ScoreBatch scores;                // Gumbel-max profiles: one row per output token
+  IptScoreBatch ipt_scores;         // inverse-CDF profiles: one row per output token
 };
 
 // Empty if fssl can score `record` with `model`, else the reason it is unverifiable.
 std::string verify_check(const Model& model, const LogRecord& record);
 
-MessageScores verify_message(Model& model, const LogRecord& record, const ScoreConfig& config);
+MessageScores verify_message(Model& model, const LogRecord& record, const ScoreConfig& config,
+                             const IptConfig& ipt_config = IptConfig{});
 
 }  // namespace fssl
