@@ -85,7 +85,6 @@ std::vector<Candidate> apply_chain(std::vector<Candidate> c, const SamplerParams
   } else {
     for (Candidate& x : c) x.logit /= p.temperature;
   }
-  (void)sorted;
   return c;
 }
 
