@@ -45,10 +45,12 @@ double seconds_since(Clock::time_point start) { return std::chrono::duration<dou
 }  // namespace
 
 void bench_score(const ScoreBenchOptions& o) {
-  std::printf("# fssl bench score: %lld tokens per run, T 1, top-k %d, top-p %.2f, %zu sigmas, %zu margins, TP 1\n",
-              static_cast<long long>(o.n_tokens), o.top_k, static_cast<double>(o.top_p), ScoreConfig{}.sigmas.size(),
-              ScoreConfig{}.margin_grid.size());
-  std::printf("# %8s %8s %16s %16s %10s\n", "V", "threads", "fssl tok/s", "per-token tok/s", "ratio");
+  if (!o.json) {
+    std::printf("# fssl bench score: %lld tokens per run, T 1, top-k %d, top-p %.2f, %zu sigmas, %zu margins, TP 1\n",
+                static_cast<long long>(o.n_tokens), o.top_k, static_cast<double>(o.top_p), ScoreConfig{}.sigmas.size(),
+                ScoreConfig{}.margin_grid.size());
+    std::printf("# %8s %8s %16s %16s %10s\n", "V", "threads", "fssl tok/s", "per-token tok/s", "ratio");
+  }
   auto comm = comm_local();
   const ScoreConfig config;
   const SamplerParams params{1.0f, o.top_k, o.top_p, 0.0f};
@@ -80,6 +82,11 @@ void bench_score(const ScoreBenchOptions& o) {
       const double naive_s = seconds_since(start);
       const double fssl_rate = static_cast<double>(o.n_tokens) / fssl_s;
       const double naive_rate = static_cast<double>(n_naive) / naive_s;
+      if (o.json) {
+        std::printf("{\"vocab_size\": %lld, \"threads\": %d, \"tokens_per_s\": %.1f, \"per_token_loop_tokens_per_s\": %.1f}\n",
+                    static_cast<long long>(vocab), threads, fssl_rate, naive_rate);
+        continue;
+      }
       std::printf("  %8lld %8d %16.1f %16.1f %9.1fx\n", static_cast<long long>(vocab), threads, fssl_rate, naive_rate,
                   fssl_rate / naive_rate);
     }

@@ -99,7 +99,8 @@ int cli_bench_score(const std::vector<std::string>& args) {
       ("rows-per-call", po::value<std::int64_t>(&b.rows_per_call)->default_value(b.rows_per_call), "rows per scoring call")
       ("naive-tokens", po::value<std::int64_t>(&b.naive_tokens)->default_value(b.naive_tokens), "tokens scored by the per-token loop")
       ("top-k", po::value<std::int32_t>(&b.top_k)->default_value(b.top_k), "top-k of the scored sampler")
-      ("top-p", po::value<float>(&b.top_p)->default_value(b.top_p), "top-p of the scored sampler");
+      ("top-p", po::value<float>(&b.top_p)->default_value(b.top_p), "top-p of the scored sampler")
+      ("json", po::bool_switch(&b.json), "one JSON line per configuration");
   po::variables_map vm;
   if (!cli_parse(spec, args, o, {}, &vm)) return kExitOk;
   b.vocab_sizes.clear();

@@ -50,6 +50,7 @@ struct ScoreBenchOptions {
   std::int32_t top_k = 50;
   float top_p = 0.95f;
   std::uint64_t seed = 1;
+  bool json = false;                  // one JSON line per configuration instead of the table
 };
 
 // Scored tokens/s of score_gumbel_rows (TP = 1) and of a per-token loop scoring the way the
