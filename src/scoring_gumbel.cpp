@@ -69,7 +69,7 @@ struct Columns {
   at::Tensor selected;               // sparse: the values the columns were selected by
 };
 
-// Scores over `cols`; logit_rank is passed in when the columns are not the whole vocabulary.
+// Scores over `cols`; the raw-logit rank always spans the whole vocabulary, so the caller passes it.
 ScoreBatch score_columns(const Columns& cols, const at::Tensor& claimed, const SamplerParams& params,
                          std::int64_t vocab_size, const ScoreConfig& config, Communicator& comm, ServerRule rule,
                          const at::Tensor& logit_rank) {
@@ -99,8 +99,7 @@ ScoreBatch score_columns(const Columns& cols, const at::Tensor& claimed, const S
   out.exact = server_choice.eq(claimed);
   out.margin = margin;
   out.prob = claimed_value(pi, local_y, owned, comm).clamp_min(0.0);  // -inf: y is not a kept column
-  out.logit_rank = logit_rank.defined() ? logit_rank
-                                        : global_count(logits > claimed_value(logits, local_y, owned, comm).unsqueeze(1), comm);
+  out.logit_rank = logit_rank;
   out.gumbel_rank = global_count(ratio > ratio_y.unsqueeze(1), comm).masked_fill(ratio_y == kNegInf, -1);
   // Admissible-set sizes for the grid and the tier threshold, from one bucketing of the gaps.
   std::vector<double> thresholds = config.margin_grid;
@@ -194,7 +193,7 @@ constexpr std::int64_t kSparseKeptLimit = 2048;
 ScoreBatch score_gumbel_chunk(const at::Tensor& logits, const at::Tensor& noise, const at::Tensor& claimed,
                               const SamplerParams& params, std::int64_t vocab_begin, std::int64_t vocab_size,
                               const ScoreConfig& config, Communicator& comm, ServerRule rule, const at::Tensor& gumbel) {
-  const Columns dense = dense_columns(logits, noise, gumbel, claimed, vocab_begin);
+  const at::Tensor rank = raw_logit_rank(logits, claimed, vocab_begin, comm);
   if (!params.greedy() && (params.top_k > 0 || params.top_p < 1.0f || params.min_p > 0.0f)) {
     // Sparse: the kept set is small, so gather it and score it on every rank with a local
     // communicator; only the raw-logit rank needs every column.
@@ -223,13 +222,12 @@ ScoreBatch score_gumbel_chunk(const at::Tensor& logits, const at::Tensor& noise,
       }
     }
     if (sparse) {
-      at::Tensor l_y = claimed_value(logits, dense.local_y, dense.owned, comm);
-      at::Tensor rank = global_count(logits > l_y.unsqueeze(1), comm);
       auto local = comm_local();
       return score_columns(kept, claimed, on_kept, vocab_size, config, *local, rule, rank);
     }
   }
-  return score_columns(dense, claimed, params, vocab_size, config, comm, rule, at::Tensor());
+  return score_columns(dense_columns(logits, noise, gumbel, claimed, vocab_begin), claimed, params, vocab_size, config,
+                       comm, rule, rank);
 }
 
 // Rows per chunk: about 1 MiB of float32 per [rows, Vp] temporary, so the ~30 elementwise passes
@@ -254,6 +252,15 @@ ScoreBatch score_gumbel_rows(const at::Tensor& logits, const at::Tensor& noise, 
                                        rule, gumbel.defined() ? gumbel.narrow(0, first, count) : gumbel));
   }
   return parts.size() == 1 ? std::move(parts.front()) : score_batch_cat(parts);
+}
+
+at::Tensor raw_logit_rank(const at::Tensor& logits, const at::Tensor& claimed, std::int64_t vocab_begin,
+                          Communicator& comm) {
+  const std::int64_t vp = logits.size(1);
+  at::Tensor local_y = claimed - vocab_begin;
+  at::Tensor owned = (local_y >= 0).logical_and(local_y < vp);
+  at::Tensor l_y = claimed_value(logits, local_y.clamp(0, vp - 1), owned, comm);
+  return global_count(logits > l_y.unsqueeze(1), comm);
 }
 
 ScoreBatch score_batch_cat(const std::vector<ScoreBatch>& parts) {

@@ -94,7 +94,7 @@ IptScoreBatch score_ipt_rows(const at::Tensor& logits, const at::Tensor& claimed
                              std::int64_t vocab_begin, std::int64_t vocab_size, bool single_draw,
                              const std::function<double()>& next_uniform, const IptConfig& config,
                              Communicator& comm) {
-  const std::int64_t n = logits.size(0), vp = logits.size(1);
+  const std::int64_t n = logits.size(0);
   const auto n_sigmas = static_cast<std::int64_t>(config.sigmas.size());
   const auto n_grid = static_cast<std::int64_t>(config.distance_grid.size());
   IptScoreBatch out;
@@ -106,13 +106,7 @@ IptScoreBatch score_ipt_rows(const at::Tensor& logits, const at::Tensor& claimed
   out.admissible = at::zeros({n, n_grid}, at::kLong);
   out.tier = at::empty({n}, at::kByte);
   out.bits = at::empty({n}, at::kDouble);
-  // Raw-logit rank of every claimed token: the owner's logit, then a count on every shard.
-  at::Tensor local_y = claimed - vocab_begin;
-  at::Tensor owned = (local_y >= 0).logical_and(local_y < vp);
-  at::Tensor l_y = logits.gather(1, local_y.clamp(0, vp - 1).unsqueeze(1)).squeeze(1).masked_fill(owned.logical_not(), kNegInf).contiguous();
-  comm.all_reduce_max(l_y);
-  out.logit_rank = (logits > l_y.unsqueeze(1)).sum(1, false, at::kLong).contiguous();
-  comm.all_reduce_sum(out.logit_rank);
+  out.logit_rank = raw_logit_rank(logits, claimed, vocab_begin, comm);
 
   for (std::int64_t r = 0; r < n; ++r) {
     const std::int64_t y = claimed[r].item<std::int64_t>();

@@ -23,6 +23,26 @@ inline at::Tensor golden_tensor(const SafetensorsFile& f, const std::string& nam
   return at::from_blob(const_cast<std::uint8_t*>(t->data), t->shape, type).clone();
 }
 
+// This rank's columns of full-vocabulary rows [n, V], padded like Model::logits_shard: [n, Vp]
+// with `pad` past the end; *begin receives the shard's first global id.
+inline at::Tensor golden_shard(const at::Tensor& rows, float pad, Communicator& comm, std::int64_t* begin) {
+  const std::int64_t n = rows.size(0), V = rows.size(1), t = comm.world_size();
+  const std::int64_t vp = (V + t - 1) / t;
+  *begin = comm.rank() * vp;
+  const std::int64_t valid = std::max<std::int64_t>(0, std::min(vp, V - *begin));
+  at::Tensor shard = at::full({n, vp}, pad);
+  shard.narrow(1, 0, valid).copy_(rows.narrow(1, *begin, valid));
+  return shard;
+}
+
+// The sampler parameters of a golden case.
+inline SamplerParams golden_params(const nlohmann::json& c) {
+  SamplerParams params{c["temperature"].get<float>(), c["top_k"].get<std::int32_t>(), c["top_p"].get<float>(),
+                       c["min_p"].get<float>()};
+  params.min_p_last = c.value("min_p_last", false);
+  return params;
+}
+
 // Scores every golden case on this rank's vocabulary shard and compares with the naive results.
 inline void check_scoring_golden(Communicator& comm) {
   SafetensorsFile f = SafetensorsFile::open(std::string(FSSL_TEST_DATA_DIR) + "/scoring/golden.safetensors");
@@ -33,22 +53,17 @@ inline void check_scoring_golden(Communicator& comm) {
   config.margin_threshold = std::stod(meta.at("margin_threshold"));
   config.rank_cutoff = std::stoll(meta.at("rank_cutoff"));
   const nlohmann::json cases = nlohmann::json::parse(meta.at("cases"));
-  const int t = comm.world_size(), r = comm.rank();
+  const int t = comm.world_size();
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const std::string p = "case" + std::to_string(i) + ".";
     const std::string name = cases[i]["name"];
     SCOPED_TRACE(name + " at TP " + std::to_string(t));
-    SamplerParams params{cases[i]["temperature"].get<float>(), cases[i]["top_k"].get<std::int32_t>(),
-                         cases[i]["top_p"].get<float>(), cases[i]["min_p"].get<float>()};
-    params.min_p_last = cases[i].value("min_p_last", false);
-    at::Tensor logits = golden_tensor(f, p + "logits"), noise = golden_tensor(f, p + "noise");
-    const std::int64_t n = logits.size(0), V = logits.size(1);
-    const std::int64_t vp = (V + t - 1) / t, begin = r * vp, valid = std::max<std::int64_t>(0, std::min(vp, V - begin));
-    // This rank's columns, padded like Model::logits_shard (-inf logits; noise 1).
-    at::Tensor l_shard = at::full({n, vp}, -std::numeric_limits<float>::infinity());
-    at::Tensor e_shard = at::ones({n, vp});
-    l_shard.narrow(1, 0, valid).copy_(logits.narrow(1, begin, valid));
-    e_shard.narrow(1, 0, valid).copy_(noise.narrow(1, begin, valid));
+    const SamplerParams params = golden_params(cases[i]);
+    at::Tensor logits = golden_tensor(f, p + "logits");
+    const std::int64_t V = logits.size(1);
+    std::int64_t begin = 0;
+    at::Tensor l_shard = golden_shard(logits, -std::numeric_limits<float>::infinity(), comm, &begin);
+    at::Tensor e_shard = golden_shard(golden_tensor(f, p + "noise"), 1.0f, comm, &begin);
     ScoreBatch s = score_gumbel_rows(l_shard, e_shard, golden_tensor(f, p + "claimed"), params, begin, V, config, comm);
     EXPECT_TRUE(at::equal(s.exact.to(at::kLong), golden_tensor(f, p + "exact")));
     at::Tensor margin = golden_tensor(f, p + "margin");
@@ -81,17 +96,15 @@ inline void check_ipt_golden(Communicator& comm) {
   config.distance_threshold = std::stod(meta.at("distance_threshold"));
   config.rank_cutoff = std::stoll(meta.at("rank_cutoff"));
   const nlohmann::json cases = nlohmann::json::parse(meta.at("cases"));
-  const int t = comm.world_size(), r = comm.rank();
+  const int t = comm.world_size();
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const std::string p = "ipt" + std::to_string(i) + ".";
     SCOPED_TRACE(cases[i]["name"].get<std::string>() + " at TP " + std::to_string(t));
-    SamplerParams params{cases[i]["temperature"].get<float>(), cases[i]["top_k"].get<std::int32_t>(),
-                         cases[i]["top_p"].get<float>(), cases[i]["min_p"].get<float>()};
+    const SamplerParams params = golden_params(cases[i]);
     at::Tensor logits = golden_tensor(f, p + "logits");
-    const std::int64_t n = logits.size(0), V = logits.size(1);
-    const std::int64_t vp = (V + t - 1) / t, begin = r * vp, valid = std::max<std::int64_t>(0, std::min(vp, V - begin));
-    at::Tensor shard = at::full({n, vp}, -std::numeric_limits<float>::infinity());
-    shard.narrow(1, 0, valid).copy_(logits.narrow(1, begin, valid));
+    const std::int64_t V = logits.size(1);
+    std::int64_t begin = 0;
+    at::Tensor shard = golden_shard(logits, -std::numeric_limits<float>::infinity(), comm, &begin);
     at::Tensor uniforms = golden_tensor(f, p + "uniforms");
     std::int64_t next = 0;
     auto draw = [&] { return uniforms[next++].item<double>(); };

@@ -66,6 +66,11 @@ ScoreBatch score_gumbel_rows(const at::Tensor& logits, const at::Tensor& noise, 
                              const ScoreConfig& config, Communicator& comm,
                              ServerRule rule = ServerRule::kProbOverNoise, const at::Tensor& gumbel = at::Tensor());
 
+// #{i : l_i > l_y} over the whole vocabulary for each row's claimed token y: the owner's logit is
+// shared, then every shard counts. logits [n, Vp] shard, claimed [n]. Collective.
+at::Tensor raw_logit_rank(const at::Tensor& logits, const at::Tensor& claimed, std::int64_t vocab_begin,
+                          Communicator& comm);
+
 // Row-wise concatenation of score batches (in order).
 ScoreBatch score_batch_cat(const std::vector<ScoreBatch>& parts);
 
