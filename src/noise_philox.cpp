@@ -2,11 +2,13 @@
 // CUDA exponential_ kernel, and fssl-philox through the header-only contrib implementation.
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <limits>
 
 #include "../contrib/fssl_philox/fssl_philox.h"
 #include "fssl/error.h"
 #include "fssl/noise.h"
+#include "noise_vllm_layout.h"
 
 namespace fssl {
 namespace {
@@ -27,19 +29,35 @@ float curand_uniform_from_word(std::uint32_t x) {
   return static_cast<float>(x) * 0x1p-32f + 0x1p-33f;
 }
 
+#include "noise_vllm_logf_table.inc"
+
+static_assert(kLogfTableBits == 12 && std::size(kLogfNearOne) == std::size_t{1} << kLogfTableBits,
+              "the table covers u in [1 - 2^-12, 1) at spacing 2^-24");
+
+}  // namespace
+
 // at::transformation::exponential<float> on CUDA (TransformationHelper.h): values at or above
 // 1 - eps/2 take log = -eps/2; otherwise at::log<float>, which is __logf on the device
-// (NumericUtils.h), i.e. lg2.approx.f32 times ln2 rounded to float. The hardware lg2 is modelled by
-// the correctly rounded log2f; E = -1 / lambda * log with lambda = 1 is an exact negation.
-float cuda_exponential_from_uniform(float u) {
+// (NumericUtils.h): lg2.approx.f32 times ln2 rounded to float, then an exact negation (lambda = 1).
+// The hardware lg2 is not correctly rounded and its absolute error is large relative to E for u
+// near 1, where E is tiny and the sampled token most often lives: there (u >= 1 - 2^-12) the
+// device's own bits come from a table captured on an H100. Below it a correctly rounded log2f
+// models lg2.approx to within 2.1e-4 relative in E over all 2^32 words (tests/gpu/lg2_model_bound.cu).
+float noise_exponential_vllm_cuda(float u) {
   constexpr float kHalfEps = std::numeric_limits<float>::epsilon() / 2;
   if (u >= 1.0f - kHalfEps) return kHalfEps;
+  constexpr float kTableStart = 1.0f - 0x1p-12f;
+  if (u >= kTableStart) {
+    // u is a multiple of 2^-24 here and the subtraction is exact (Sterbenz), so is the index.
+    const auto index = static_cast<std::size_t>((u - kTableStart) * 0x1p24f);
+    float e = 0.0f;
+    std::memcpy(&e, &kLogfNearOne[index], sizeof e);
+    return e;
+  }
   const float lg2 = static_cast<float>(std::log2(static_cast<double>(u)));
   const float ln = lg2 * 0x1.62e430p-1f;  // CUDART_LN2_F, the float nearest ln 2
   return -ln;
 }
-
-}  // namespace
 
 std::array<std::uint32_t, 4> philox4x32_10(const std::array<std::uint32_t, 4>& counter,
                                            const std::array<std::uint32_t, 2>& key) {
@@ -58,31 +76,20 @@ void noise_rows_vllm_cuda(std::uint64_t seed, std::int64_t sm_count, std::int64_
   FSSL_CHECK(vocab_size >= 1 && vocab_begin + n_cols <= vocab_size, ReplayError,
              "vllm-cuda: columns [{}, {}) outside the vocabulary of {}", vocab_begin, vocab_begin + n_cols,
              vocab_size);
-  // calc_execution_policy (cuda/DistributionTemplates.h): PyTorch computes the grid in uint32.
-  constexpr std::uint64_t kBlock = 256;
-  constexpr std::uint64_t kUnroll = 4;  // float4 from curand_uniform4
-  const std::uint64_t numel = static_cast<std::uint64_t>(vocab_size);
-  const std::uint32_t blocks_per_sm = static_cast<std::uint32_t>(max_threads_per_sm) / 256u;
-  const std::uint32_t grid_cap = static_cast<std::uint32_t>(sm_count) * blocks_per_sm;
-  const std::uint64_t grid = std::min<std::uint64_t>((numel + kBlock - 1) / kBlock, grid_cap);
-  const std::uint64_t stride = kBlock * grid;  // threads in the launch
-  // counter_offset = this * 4 in curand's 32-bit units; Philox blocks advance by `this` per row.
-  const std::uint64_t blocks_per_row = (numel - 1) / (stride * kUnroll) + 1;
+  const VllmCudaLayout layout = vllm_cuda_layout(sm_count, max_threads_per_sm, vocab_size);
   const std::array<std::uint32_t, 2> key{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)};
 
   for (std::int64_t r = 0; r < n_rows; ++r) {
-    const std::uint64_t row_block = static_cast<std::uint64_t>(first_row + r) * blocks_per_row;
+    const std::uint64_t row_block = static_cast<std::uint64_t>(first_row + r) * layout.blocks_per_row;
     float* dst = out + r * n_cols;
     for (std::int64_t c = 0; c < n_cols; ++c) {
-      const std::uint64_t i = static_cast<std::uint64_t>(vocab_begin + c);
-      const std::uint64_t thread = i % stride;
-      const std::uint64_t pass = i / stride;  // grid-stride pass: word pass % 4 of draw pass / 4
-      const std::uint64_t n = row_block + pass / kUnroll;
+      const VllmCudaElement e = vllm_cuda_element(static_cast<std::uint64_t>(vocab_begin + c), layout.stride);
+      const std::uint64_t n = row_block + e.block_offset;
       const auto words = fssl_philox::philox4x32_10(
-          {static_cast<std::uint32_t>(n), static_cast<std::uint32_t>(n >> 32), static_cast<std::uint32_t>(thread),
-           static_cast<std::uint32_t>(thread >> 32)},
+          {static_cast<std::uint32_t>(n), static_cast<std::uint32_t>(n >> 32), static_cast<std::uint32_t>(e.thread),
+           static_cast<std::uint32_t>(e.thread >> 32)},
           key);
-      dst[c] = cuda_exponential_from_uniform(curand_uniform_from_word(words[pass % kUnroll]));
+      dst[c] = noise_exponential_vllm_cuda(curand_uniform_from_word(words[e.word]));
     }
   }
 }

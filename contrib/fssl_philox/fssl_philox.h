@@ -15,6 +15,14 @@
 #include <cstring>
 #include <limits>
 
+// Philox is also compiled for the GPU (fssl's CUDA noise kernels); std::array's constexpr members
+// need nvcc's --expt-relaxed-constexpr there.
+#if defined(__CUDACC__)
+#define FSSL_PHILOX_HD __host__ __device__
+#else
+#define FSSL_PHILOX_HD
+#endif
+
 namespace fssl_philox {
 
 // Counter word 3 of every fssl-philox v1 noise block: ASCII "FSN1" read big-endian. Other uses of
@@ -22,8 +30,8 @@ namespace fssl_philox {
 inline constexpr std::uint32_t kDomainTag = 0x46534E31u;
 
 // Philox4x32-10 (Salmon et al., SC'11; Random123 philox4x32 with R = 10, as in cuRAND and ATen).
-inline std::array<std::uint32_t, 4> philox4x32_10(std::array<std::uint32_t, 4> ctr,
-                                                  std::array<std::uint32_t, 2> key) {
+FSSL_PHILOX_HD inline std::array<std::uint32_t, 4> philox4x32_10(std::array<std::uint32_t, 4> ctr,
+                                                                 std::array<std::uint32_t, 2> key) {
   constexpr std::uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;  // multipliers
   constexpr std::uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;  // Weyl key increments
   for (int round = 0; round < 10; ++round) {

@@ -30,6 +30,13 @@ namespace fssl {
 std::array<std::uint32_t, 4> philox4x32_10(const std::array<std::uint32_t, 4>& counter,
                                            const std::array<std::uint32_t, 2>& key);
 
+// E of PyTorch's CUDA exponential_ (lambda 1) for a curand_uniform value u in (0, 1]: 2^-24 at or
+// above 1 - 2^-24, else -__logf(u). Bit-exact (the H100's own values, tests/data/noise/
+// logf_near_one_h100.f32) for u >= 1 - 2^-12, where E < 2.5e-4 and the hardware log's absolute
+// error would dominate; below, a correctly rounded log2 within 2.1e-4 relative of the device's E for
+// every 32-bit word (measured on an H100 by tests/gpu/lg2_model_bound.cu).
+float noise_exponential_vllm_cuda(float u);
+
 // vllm-cuda: a per-request torch CUDA generator seeded with `seed`, one float32
 // `exponential_` row of width V per emitted token, PyTorch's grid-stride kernel with block 256
 // and grid = min(ceil(V / 256), sm_count * (max_threads_per_sm / 256)); each thread runs Philox
@@ -37,11 +44,11 @@ std::array<std::uint32_t, 4> philox4x32_10(const std::array<std::uint32_t, 4>& c
 // The generator offset advances by 4 * ceil(V / (4 * 256 * grid)) per row.
 // Element i of row j: S = 256 * grid, q = i / S, n = j * ceil(V / (4 S)) + q / 4 (64-bit), word q % 4 of
 //   philox4x32_10({n lo, n hi, i % S, 0}, {seed lo, seed hi}),
-// u = float(word) * 2^-32 + 2^-33 in float32 (curand_uniform), E = 2^-24 if u >= 1 - 2^-24 else
-// -(log2(u) * 0x1.62e43p-1f) (at::exponential with __logf). The uniforms are bit-exact; the log
-// models the GPU's lg2.approx as a correctly rounded log2f, which the hardware does not guarantee
-// (docs/sampler-spec.md, "vllm-cuda", known limits). REQUIRES: sm_count >= 1, max_threads_per_sm >= 256,
-// vocab_size >= 1.
+// u = float(word) * 2^-32 + 2^-33 in float32 (curand_uniform), E = noise_exponential_vllm_cuda(u).
+// The uniforms are bit-exact; E is exact where a captured device table applies and otherwise models
+// the GPU's lg2.approx (docs/sampler-spec.md, "vllm-cuda", known limits). On a GPU,
+// noise_rows_vllm_cuda_device (noise_cuda.h) gives torch's bits everywhere.
+// REQUIRES: sm_count >= 1, max_threads_per_sm >= 256, vocab_size >= 1.
 void noise_rows_vllm_cuda(std::uint64_t seed, std::int64_t sm_count, std::int64_t max_threads_per_sm,
                           std::int64_t vocab_size, std::int64_t first_row, std::int64_t n_rows,
                           std::int64_t vocab_begin, std::int64_t n_cols, float* out);
