@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "fssl/scoring.h"
+#include "gumbel_decision.h"
 
 namespace fssl {
 namespace {
@@ -18,16 +19,6 @@ at::Tensor claimed_value(const at::Tensor& x, const at::Tensor& local_y, const a
   at::Tensor v = x.gather(1, local_y.unsqueeze(1)).squeeze(1).masked_fill(owned.logical_not(), kNegInf).contiguous();
   comm.all_reduce_max(v);
   return v;
-}
-
-// Global argmax (value, global id) of each row; ties go to the smallest global id. Columns map to
-// global ids through `ids` [n, C] (ascending along each row, so the first maximum is the smallest id).
-std::pair<at::Tensor, at::Tensor> global_argmax(const at::Tensor& x, const at::Tensor& ids, Communicator& comm) {
-  auto [values, index] = x.max(1);  // first maximum within the columns
-  values = values.contiguous();
-  index = ids.gather(1, index.unsqueeze(1)).squeeze(1).contiguous();
-  comm.all_reduce_argmax(values, index);
-  return {values, index};
 }
 
 at::Tensor global_count(const at::Tensor& mask, Communicator& comm) {
@@ -79,24 +70,17 @@ ScoreBatch score_columns(const Columns& cols, const at::Tensor& claimed, const S
   const at::Tensor& local_y = cols.local_y;
   const at::Tensor& owned = cols.owned;
   const std::int64_t n = logits.size(0);
-  const bool greedy = params.greedy();
-  const FilteredRows f = sampler_filter(logits, params, comm);
-  at::Tensor kept = f.scaled != kNegInf;
-  // z = l + T G on the kept set; greedy rows use the raw logits.
-  at::Tensor g = gumbel.defined() ? gumbel : noise.log().neg();
-  at::Tensor z = greedy ? logits.clone() : (logits + params.temperature * g).masked_fill(kept.logical_not(), kNegInf);
-  auto [z_c, c] = global_argmax(z, cols.ids, comm);
+  const GumbelDecision d = gumbel_decision(logits, noise, gumbel, cols.ids, params, rule, comm);
+  const at::Tensor& z = d.z;
+  const at::Tensor& z_c = d.z_max;
+  const at::Tensor& pi = d.pi;
+  const at::Tensor& ratio = d.ratio;
   at::Tensor z_y = claimed_value(z, local_y, owned, comm);
   at::Tensor margin = z_c - z_y;  // +inf when z_y = -inf
-  // The server's rule in float32: argmax pi / E over the kept set (greedy: argmax l).
-  at::Tensor pi = (f.scaled - f.log_norm.unsqueeze(1)).exp();
-  at::Tensor ratio = greedy ? logits : (pi / noise).masked_fill(kept.logical_not(), kNegInf);
-  at::Tensor server_choice =
-      rule == ServerRule::kMaxPerturbedLogit && !greedy ? c : global_argmax(ratio, cols.ids, comm).second;
   at::Tensor ratio_y = claimed_value(ratio, local_y, owned, comm);
 
   ScoreBatch out;
-  out.exact = server_choice.eq(claimed);
+  out.exact = d.choice.eq(claimed);
   out.margin = margin;
   out.prob = claimed_value(pi, local_y, owned, comm).clamp_min(0.0);  // -inf: y is not a kept column
   out.logit_rank = logit_rank;

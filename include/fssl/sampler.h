@@ -43,4 +43,19 @@ struct FilteredRows {
 // logits: [n, Vp] float32, this rank's vocabulary shard (padding columns -inf).
 FilteredRows sampler_filter(const at::Tensor& logits, const SamplerParams& params, Communicator& comm);
 
+// How a Gumbel-max server turns noise into a token.
+enum class ServerRule {
+  kProbOverNoise,      // argmax pi / E: vLLM V1, torch.multinomial (hf-torch-cpu)
+  kMaxPerturbedLogit,  // argmax RN32(l + RN32(T G)), ties to the smallest id: fssl-philox
+};
+
+// The token a Gumbel-max server emits for each row, in float32 exactly as the server computes it
+// (the same code decides `exact` in scoring.h): filters as above, then argmax pi / E or argmax
+// l + T G by `rule`; greedy rows take argmax l. logits, noise: [n, Vp] shards (padding -inf in
+// logits, any positive noise); gumbel as in score_gumbel_rows (may be undefined). Returns [n] int64
+// global ids, the same on every rank. Collective.
+at::Tensor sample_gumbel_rows(const at::Tensor& logits, const at::Tensor& noise, const SamplerParams& params,
+                              std::int64_t vocab_begin, Communicator& comm, ServerRule rule,
+                              const at::Tensor& gumbel = at::Tensor());
+
 }  // namespace fssl

@@ -39,12 +39,6 @@ struct ScoreConfig {
 
 enum class TokenTier : std::uint8_t { kSafe = 0, kSuspicious = 1, kDangerous = 2 };
 
-// How the server turned noise into a token (decides `exact`).
-enum class ServerRule {
-  kProbOverNoise,      // argmax pi / E: vLLM V1, torch.multinomial (hf-torch-cpu)
-  kMaxPerturbedLogit,  // argmax RN32(l + RN32(T G)), ties to the smallest id: fssl-philox
-};
-
 // Scores of n output rows; all tensors on CPU.
 struct ScoreBatch {
   at::Tensor exact;        // [n] bool

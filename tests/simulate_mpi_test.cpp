@@ -1,0 +1,67 @@
+// A tensor-parallel simulated server (all ranks one TP group, reductions in another order than the
+// single-rank verifier's) writes an archive that rank 0 verifies with a TP = 1 fp32 replay.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "fssl/archive.h"
+#include "fssl/model_init.h"
+#include "fssl/simulate.h"
+#include "fssl/verify.h"
+#include "test_util.h"
+
+namespace fssl {
+namespace {
+
+TEST(SimulateMpi, TensorParallelServerTrafficVerifiesOnOneRank) {
+  MpiComm world;
+  std::unique_ptr<test::TempDir> tmp;
+  std::string dir;
+  if (world.rank() == 0) {
+    tmp = std::make_unique<test::TempDir>();
+    ModelInitOptions o;
+    o.preset = "small";
+    o.seed = 8;
+    model_init(o, *tmp / "model");
+    dir = tmp->path();
+  }
+  char path[4096] = {};
+  std::strncpy(path, dir.c_str(), sizeof path - 1);
+  FSSL_MPI_CHECK(MPI_Bcast(path, sizeof path, MPI_CHAR, 0, world.get()));
+  dir = path;
+
+  SimulateOptions s;
+  s.model_dir = dir + "/model";
+  s.archive_dir = dir + "/archive";
+  s.messages = 8;
+  s.max_tokens = 32;
+  s.prompt_log_mean = 3.0;
+  s.params.top_k = 50;
+  auto server = comm_mpi(world);
+  const SimulateSummary sum = simulate(s, *server);
+  EXPECT_EQ(sum.messages, 8u);  // every rank decoded every message
+
+  if (world.rank() == 0) {
+    auto local = comm_local();
+    Model verifier = Model::load(s.model_dir, *local, ModelOptions{});
+    ArchiveReader reader = ArchiveReader::open(s.archive_dir);
+    std::int64_t tokens = 0, exact = 0, dangerous = 0;
+    for (std::uint64_t row = 0; row < reader.manifest().shards[0].n_messages; ++row) {
+      const MessageScores m = verify_message(verifier, reader.read({0, row}), ScoreConfig{});
+      ASSERT_TRUE(m.verifiable) << m.unverifiable_reason;
+      tokens += m.scores.exact.numel();
+      exact += m.scores.exact.sum().item<std::int64_t>();
+      dangerous += m.scores.tier.eq(static_cast<int>(TokenTier::kDangerous)).sum().item<std::int64_t>();
+    }
+    std::printf("TP %d server, TP 1 verifier: %lld tokens, exact %.2f %%, dangerous %lld\n", world.world_size(),
+                static_cast<long long>(tokens), 100.0 * static_cast<double>(exact) / static_cast<double>(tokens),
+                static_cast<long long>(dangerous));
+    EXPECT_EQ(tokens, static_cast<std::int64_t>(sum.output_tokens));
+    EXPECT_GE(static_cast<double>(exact), 0.95 * static_cast<double>(tokens));
+    EXPECT_EQ(dangerous, 0);
+  }
+  FSSL_MPI_CHECK(MPI_Barrier(world.get()));  // keep the directory until every rank is done
+}
+
+}  // namespace
+}  // namespace fssl
