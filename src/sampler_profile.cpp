@@ -120,4 +120,9 @@ at::Tensor profile_gumbel_rows(const SamplerProfile& p, const at::Tensor& noise)
   return g;
 }
 
+at::Tensor profile_decision_gumbel(const SamplerProfile& p, const at::Tensor& noise, const SamplerParams& params) {
+  return p.server_rule() == ServerRule::kMaxPerturbedLogit && !params.greedy() ? profile_gumbel_rows(p, noise)
+                                                                               : at::Tensor();
+}
+
 }  // namespace fssl

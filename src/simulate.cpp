@@ -76,12 +76,9 @@ std::vector<std::int64_t> sample_step(const SimulateOptions& o, Model& model, st
   }
   if (!extra.empty()) logits = logits + at::stack(extra);
   const at::Tensor noise = at::cat(noise_rows);
-  const SamplerProfile& profile = batch[active.front()].profile;
-  const bool philox = profile.kind == SamplerProfile::Kind::kFsslPhilox;
-  const at::Tensor gumbel = philox && !o.params.greedy() ? profile_gumbel_rows(profile, noise) : at::Tensor();
+  const SamplerProfile& profile = batch[active.front()].profile;  // one kind per run
   const at::Tensor tokens = sample_gumbel_rows(logits, noise, o.params, begin, model.communicator(),
-                                               philox ? ServerRule::kMaxPerturbedLogit : ServerRule::kProbOverNoise,
-                                               gumbel);
+                                               profile.server_rule(), profile_decision_gumbel(profile, noise, o.params));
   return std::vector<std::int64_t>(tokens.data_ptr<std::int64_t>(), tokens.data_ptr<std::int64_t>() + tokens.numel());
 }
 

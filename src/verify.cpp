@@ -80,12 +80,9 @@ MessageScores verify_message(Model& model, const LogRecord& r, const ScoreConfig
                                        : profile_noise_rows(profile, r.seed, model.config().vocab_size, first, n,
                                                             model.vocab_shard_begin(), model.vocab_shard_valid(),
                                                             model.vocab_shard_size());
-    // fssl-philox fixes how G is rounded and decides by the largest z; the others by pi / E.
-    const bool philox = profile.kind == SamplerProfile::Kind::kFsslPhilox;
-    at::Tensor gumbel = philox && !params.greedy() ? profile_gumbel_rows(profile, noise) : at::Tensor();
     parts.push_back(score_gumbel_rows(logits, noise, claimed.narrow(0, first, n), params, model.vocab_shard_begin(),
-                                      model.config().vocab_size, config, model.communicator(),
-                                      philox ? ServerRule::kMaxPerturbedLogit : ServerRule::kProbOverNoise, gumbel));
+                                      model.config().vocab_size, config, model.communicator(), profile.server_rule(),
+                                      profile_decision_gumbel(profile, noise, params)));
   }
   out.scores = score_batch_cat(parts);
   return out;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "fssl/error.h"
+#include "fssl/sampler.h"
 
 namespace fssl {
 
@@ -31,6 +32,10 @@ struct SamplerProfile {
 
   // Gumbel-max samplers (scored with the margin / GM-LS); llamacpp-dist is inverse-CDF (IPT-LS).
   bool gumbel_max() const { return kind != Kind::kLlamacppDist; }
+  // fssl-philox fixes how G is rounded and decides by the largest z; the others by pi / E.
+  ServerRule server_rule() const {
+    return kind == Kind::kFsslPhilox ? ServerRule::kMaxPerturbedLogit : ServerRule::kProbOverNoise;
+  }
   // Throws ProfileError naming the spec and the offending part.
   static SamplerProfile parse(const std::string& spec);
 };
@@ -45,5 +50,10 @@ at::Tensor profile_noise_rows(const SamplerProfile& profile, std::uint64_t seed,
 // G = -ln E rounded as the profile specifies (fssl-philox: correctly rounded float32, spec §2);
 // [n, cols] float32 from profile_noise_rows' output.
 at::Tensor profile_gumbel_rows(const SamplerProfile& profile, const at::Tensor& noise);
+
+// The `gumbel` argument of score_gumbel_rows / sample_gumbel_rows for this profile: fssl-philox's
+// exactly rounded G (profile_gumbel_rows), undefined for the others and for greedy rows, whose
+// decision reads E (or nothing) directly.
+at::Tensor profile_decision_gumbel(const SamplerProfile& profile, const at::Tensor& noise, const SamplerParams& params);
 
 }  // namespace fssl
