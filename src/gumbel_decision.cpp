@@ -24,8 +24,8 @@ GumbelDecision gumbel_decision(const at::Tensor& logits, const at::Tensor& noise
   d.kept = d.filtered.scaled != kNegInf;
   const at::Tensor dropped = d.kept.logical_not();
   // z = l + T G on the kept set, as RN32(l + RN32(T G)); greedy rows use the raw logits.
-  const at::Tensor g = gumbel.defined() ? gumbel : noise.log().neg();
-  d.z = greedy ? logits.clone() : (logits + params.temperature * g).masked_fill(dropped, kNegInf);
+  d.g = gumbel.defined() ? gumbel : noise.log().neg();
+  d.z = greedy ? logits.clone() : (logits + params.temperature * d.g).masked_fill(dropped, kNegInf);
   std::tie(d.z_max, d.winner) = global_argmax(d.z, ids, comm);
   // The server's rule in float32: argmax pi / E over the kept set (greedy: argmax l).
   d.pi = (d.filtered.scaled - d.filtered.log_norm.unsqueeze(1)).exp();

@@ -19,6 +19,7 @@ std::pair<at::Tensor, at::Tensor> global_argmax(const at::Tensor& x, const at::T
 struct GumbelDecision {
   FilteredRows filtered;  // sampler_filter's output
   at::Tensor kept;        // [n, C] bool
+  at::Tensor g;           // [n, C] the Gumbel noise G = -ln E as the profile rounds it
   at::Tensor z;           // [n, C] l + T G on the kept set, -inf elsewhere (greedy: raw logits)
   at::Tensor z_max;       // [n] max z over the vocabulary
   at::Tensor winner;      // [n] int64 global id of argmax z (ties: smallest id)

@@ -8,6 +8,7 @@
 
 #include "fssl/scoring.h"
 #include "gumbel_decision.h"
+#include "scoring_columns.h"
 
 namespace fssl {
 namespace {
@@ -27,18 +28,6 @@ at::Tensor global_count(const at::Tensor& mask, Communicator& comm) {
   return n;
 }
 
-// #{i : gap_i <= t_j} for every row and every threshold t_j (sorted ascending), in one pass:
-// bucket each gap, histogram the buckets, cumulate. [n, n_thresholds] int64, summed over ranks.
-at::Tensor global_counts_at_most(const at::Tensor& gap, const std::vector<double>& thresholds, Communicator& comm) {
-  const std::int64_t n = gap.size(0), g = static_cast<std::int64_t>(thresholds.size());
-  at::Tensor bounds = at::tensor(thresholds, at::kDouble).to(at::kFloat);
-  at::Tensor bucket = at::bucketize(gap, bounds, /*out_int32=*/false, /*right=*/false);  // first j with gap <= t_j
-  at::Tensor hist = at::zeros({n, g + 1}, at::kLong).scatter_add_(1, bucket, at::ones_like(bucket));
-  at::Tensor counts = hist.narrow(1, 0, g).cumsum(1).contiguous();
-  comm.all_reduce_sum(counts);
-  return counts;
-}
-
 }  // namespace
 
 double log_ndtr(double x) {
@@ -51,40 +40,56 @@ double log_ndtr(double x) {
 
 namespace {
 
-// Columns of one chunk of rows: this rank's vocabulary shard (dense), or every rank's top-k
-// candidates gathered onto every rank (sparse, scored with a local communicator).
-struct Columns {
-  at::Tensor logits, noise, gumbel;  // [n, C] float32; gumbel may be undefined (then -ln noise)
-  at::Tensor ids;                    // [n, C] int64 global token ids, ascending within a row
-  at::Tensor local_y, owned;         // [n] column of the claimed token here, and whether it is here
-  at::Tensor selected;               // sparse: the values the columns were selected by
-};
+// Margins Delta_i of every column to the winner c (the admissible-set gaps), boundary-aware:
+//   kept i:      z_c - z_i
+//   filtered i:  max(z_c - (l_i + T G_i), l_b - l_i),   l_b = the smallest kept raw logit
+// A filtered token is one the filter boundary kept out by l_b - l_i logits: benign noise of that
+// size moves it inside, where it then has to beat c as well. This is the one-competitor form of
+// the general estimator's filter term (verification-math.md §4.7); a bare +inf would class every
+// filter-boundary flip of an honest server (the token at top-k 50 it kept and the verifier did not)
+// dangerous once k > R. Padding columns (l = -inf) stay +inf. Returns the gaps and l_b [n].
+std::pair<at::Tensor, at::Tensor> boundary_aware_gaps(const at::Tensor& raw, const GumbelDecision& d, float temperature,
+                                                      Communicator& comm) {
+  const at::Tensor z_c = d.z_max.unsqueeze(1);
+  const at::Tensor kept = d.z != kNegInf;
+  at::Tensor neg_lb = raw.masked_fill(kept.logical_not(), std::numeric_limits<float>::infinity()).amin(1).neg();
+  neg_lb = neg_lb.contiguous();
+  comm.all_reduce_max(neg_lb);
+  const at::Tensor boundary = neg_lb.neg();
+  const at::Tensor filtered = kept.logical_not().logical_and(raw != kNegInf);
+  const at::Tensor outside = at::maximum(z_c - (raw + temperature * d.g), boundary.unsqueeze(1) - raw);
+  return {at::where(kept, z_c - d.z, outside.masked_fill(filtered.logical_not(), std::numeric_limits<float>::infinity())),
+          boundary};
+}
 
 // Scores over `cols`; the raw-logit rank always spans the whole vocabulary, so the caller passes it.
+// `band`, for sparse columns, holds the shard whose filtered tokens outside `cols` can still be
+// admissible.
 ScoreBatch score_columns(const Columns& cols, const at::Tensor& claimed, const SamplerParams& params,
                          std::int64_t vocab_size, const ScoreConfig& config, Communicator& comm, ServerRule rule,
-                         const at::Tensor& logit_rank) {
+                         const at::Tensor& logit_rank, const ShardBand* band = nullptr) {
   const at::Tensor& logits = cols.logits;
   const at::Tensor& noise = cols.noise;
-  const at::Tensor& gumbel = cols.gumbel;
   const at::Tensor& local_y = cols.local_y;
   const at::Tensor& owned = cols.owned;
   const std::int64_t n = logits.size(0);
-  const GumbelDecision d = gumbel_decision(logits, noise, gumbel, cols.ids, params, rule, comm);
-  const at::Tensor& z = d.z;
-  const at::Tensor& z_c = d.z_max;
-  const at::Tensor& pi = d.pi;
-  const at::Tensor& ratio = d.ratio;
-  at::Tensor z_y = claimed_value(z, local_y, owned, comm);
-  at::Tensor margin = z_c - z_y;  // +inf when z_y = -inf
-  at::Tensor ratio_y = claimed_value(ratio, local_y, owned, comm);
+  const GumbelDecision d = gumbel_decision(logits, noise, cols.gumbel, cols.ids, params, rule, comm);
+  const bool filters = cols.raw.defined() || params.filters();
+  at::Tensor gap, boundary;
+  if (filters) {
+    std::tie(gap, boundary) = boundary_aware_gaps(cols.raw.defined() ? cols.raw : logits, d, params.temperature, comm);
+  } else {
+    gap = d.z_max.unsqueeze(1) - d.z;
+  }
+  at::Tensor margin = claimed_value(gap.neg(), local_y, owned, comm).neg();
+  at::Tensor ratio_y = claimed_value(d.ratio, local_y, owned, comm);
 
   ScoreBatch out;
   out.exact = d.choice.eq(claimed);
   out.margin = margin;
-  out.prob = claimed_value(pi, local_y, owned, comm).clamp_min(0.0);  // -inf: y is not a kept column
+  out.prob = claimed_value(d.pi, local_y, owned, comm).clamp_min(0.0);  // -inf: y is not a kept column
   out.logit_rank = logit_rank;
-  out.gumbel_rank = global_count(ratio > ratio_y.unsqueeze(1), comm).masked_fill(ratio_y == kNegInf, -1);
+  out.gumbel_rank = global_count(d.ratio > ratio_y.unsqueeze(1), comm).masked_fill(ratio_y == kNegInf, -1);
   // Admissible-set sizes for the grid and the tier threshold, from one bucketing of the gaps.
   std::vector<double> thresholds = config.margin_grid;
   thresholds.push_back(config.margin_threshold);
@@ -93,7 +98,8 @@ ScoreBatch score_columns(const Columns& cols, const at::Tensor& claimed, const S
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return thresholds[a] < thresholds[b]; });
   std::vector<double> sorted;
   for (std::size_t j : order) sorted.push_back(thresholds[j]);
-  const at::Tensor counts = global_counts_at_most(z_c.unsqueeze(1) - z, sorted, comm);  // gap +inf outside K
+  at::Tensor counts = global_counts_at_most(gap, sorted, comm);
+  if (band != nullptr) counts += band_counts_at_most(*band, d.z_max, boundary, params.temperature, sorted);
   at::Tensor by_threshold = at::empty_like(counts);
   for (std::size_t j = 0; j < order.size(); ++j) {
     by_threshold.select(1, static_cast<std::int64_t>(order[j])).copy_(counts.select(1, static_cast<std::int64_t>(j)));
@@ -129,48 +135,6 @@ ScoreBatch score_columns(const Columns& cols, const at::Tensor& claimed, const S
   return out;
 }
 
-// The columns of a dense chunk: this rank's shard as it is.
-Columns dense_columns(const at::Tensor& logits, const at::Tensor& noise, const at::Tensor& gumbel,
-                      const at::Tensor& claimed, std::int64_t vocab_begin) {
-  const std::int64_t n = logits.size(0), vp = logits.size(1);
-  Columns cols{logits, noise, gumbel, (at::arange(vp, at::kLong) + vocab_begin).expand({n, vp}), {}, {}, {}};
-  at::Tensor local_y = claimed - vocab_begin;
-  cols.owned = (local_y >= 0).logical_and(local_y < vp);
-  cols.local_y = local_y.clamp(0, vp - 1);
-  return cols;
-}
-
-// The columns `top` = select.topk(k, 1) picked on each rank (raw logits, noise, G, global ids and
-// the selecting values), gathered from every rank and sorted by id: a sparse chunk's candidates.
-Columns gather_columns(const std::tuple<at::Tensor, at::Tensor>& top, const at::Tensor& logits, const at::Tensor& noise,
-                       const at::Tensor& gumbel, const at::Tensor& claimed, std::int64_t vocab_begin,
-                       Communicator& comm) {
-  const std::int64_t n = logits.size(0), vp = logits.size(1);
-  FSSL_CHECK(vocab_begin + vp <= (1 << 24), ReplayError, "sparse scoring: vocabulary too large for float ids");
-  const at::Tensor& index = std::get<1>(top);
-  const bool has_gumbel = gumbel.defined();
-  at::Tensor parts = at::stack({logits.gather(1, index), noise.gather(1, index),
-                                has_gumbel ? gumbel.gather(1, index) : noise.gather(1, index),
-                                (index + vocab_begin).to(at::kFloat), std::get<0>(top)},
-                               0);                                          // [5, n, k]; ids < 2^24 exact
-  at::Tensor all = comm.all_gather(parts.unsqueeze(0).contiguous());        // [t, 5, n, k]
-  at::Tensor gathered = all.permute({1, 2, 0, 3}).reshape({5, n, -1});      // [5, n, t * k]
-  auto [ids, order] = gathered[3].to(at::kLong).sort(1);
-  auto take = [&](int field) { return gathered[field].gather(1, order).contiguous(); };
-  Columns cols{take(0), take(1), has_gumbel ? take(2) : at::Tensor(), ids, {}, {}, take(4)};
-  at::Tensor match = ids.eq(claimed.unsqueeze(1));
-  cols.owned = match.any(1);
-  cols.local_y = match.to(at::kInt).argmax(1);
-  return cols;
-}
-
-// The largest per-row count of `mask` on any rank (the same on every rank: one all-reduce).
-std::int64_t global_max_row_count(const at::Tensor& mask, Communicator& comm) {
-  at::Tensor worst = mask.sum(1, false, at::kLong).max().reshape({1}).contiguous();
-  comm.all_reduce_max(worst);
-  return worst.item<std::int64_t>();
-}
-
 // Kept sets larger than this are scored densely: gathering them would cost more than it saves.
 constexpr std::int64_t kSparseKeptLimit = 2048;
 
@@ -178,36 +142,51 @@ ScoreBatch score_gumbel_chunk(const at::Tensor& logits, const at::Tensor& noise,
                               const SamplerParams& params, std::int64_t vocab_begin, std::int64_t vocab_size,
                               const ScoreConfig& config, Communicator& comm, ServerRule rule, const at::Tensor& gumbel) {
   const at::Tensor rank = raw_logit_rank(logits, claimed, vocab_begin, comm);
-  if (!params.greedy() && (params.top_k > 0 || params.top_p < 1.0f || params.min_p > 0.0f)) {
+  if (params.filters()) {
     // Sparse: the kept set is small, so gather it and score it on every rank with a local
     // communicator; only the raw-logit rank needs every column.
-    Columns kept;
-    bool sparse = false;
+    // The kept set is small: gather it (and each row's claimed column) onto every rank and score
+    // it there with a local communicator; the raw-logit rank and the filtered tokens near the
+    // boundary (ShardBand) are counted on the shards.
+    at::Tensor picked, key_floor, mark = logits;
     SamplerParams on_kept = params;
-    const std::int64_t k = std::min<std::int64_t>(params.top_k, logits.size(1));
-    std::tuple<at::Tensor, at::Tensor> top;
-    if (params.top_k > 0 && params.top_k <= kSparseKeptLimit) top = logits.topk(k, 1);
-    if (params.top_k > 0 && params.top_k <= kSparseKeptLimit &&
-        global_max_row_count(logits.ge(std::get<0>(top).select(1, k - 1).unsqueeze(1)), comm) <= k) {
+    bool mask_filtered = false;  // the decision sees filtered candidates as -inf logits
+    if (params.top_k > 0 && params.top_k <= kSparseKeptLimit) {
       // Top-k survivors lie among every rank's k largest logits (T > 0 keeps their order), unless
       // a rank holds more than k values tied at the boundary. Filters still run on the candidates.
-      kept = gather_columns(top, logits, noise, gumbel, claimed, vocab_begin, comm);
-      sparse = true;
+      const std::int64_t k = std::min<std::int64_t>(params.top_k, logits.size(1));
+      auto [values, index] = logits.topk(k, 1);
+      const at::Tensor kth = values.select(1, k - 1).contiguous();
+      if (global_max_row_count(logits.ge(kth.unsqueeze(1)), comm) <= k) {
+        picked = index;    // exactly the columns >= kth
+        key_floor = kth;
+      }
     } else if (params.top_k == 0) {
       const FilteredRows f = sampler_filter(logits, params, comm);
       const std::int64_t width = global_max_row_count(f.scaled != kNegInf, comm);
       if (width <= kSparseKeptLimit) {
-        // Exactly the kept set (plus filtered padding): score it with the filters switched off.
-        kept = gather_columns(f.scaled.topk(std::min<std::int64_t>(std::max<std::int64_t>(width, 1), logits.size(1)), 1),
-                              logits, noise, gumbel, claimed, vocab_begin, comm);
-        kept.logits = kept.logits.masked_fill(kept.selected == kNegInf, kNegInf);
+        // The kept set (and some filtered columns where a row keeps fewer), scored with the
+        // filters switched off.
+        picked = std::get<1>(f.scaled.topk(std::max<std::int64_t>(width, 1), 1));
+        key_floor = at::full({logits.size(0)}, std::numeric_limits<float>::lowest(), at::kFloat);  // kept: finite
+        mark = f.scaled;
+        mask_filtered = true;
         on_kept = SamplerParams{params.temperature, 0, 1.0f, 0.0f, false};
-        sparse = true;
       }
     }
-    if (sparse) {
+    if (picked.defined()) {
+      Columns kept = gather_columns(picked, mark, logits, noise, gumbel, claimed, vocab_begin, comm);
+      if (mask_filtered) {
+        // Filtered picks other than the claimed column are the band's to count, not candidates.
+        const at::Tensor filtered = kept.mark == kNegInf;
+        kept.raw = kept.logits.masked_fill(filtered.logical_and(kept.ids != claimed.unsqueeze(1)), kNegInf);
+        kept.logits = kept.logits.masked_fill(filtered, kNegInf);
+      }
+      const at::Tensor local_y = claimed - vocab_begin;
+      const ShardBand band{logits, noise, gumbel, mark, key_floor, local_y.clamp(0, logits.size(1) - 1),
+                           (local_y >= 0).logical_and(local_y < logits.size(1)), &comm};
       auto local = comm_local();
-      return score_columns(kept, claimed, on_kept, vocab_size, config, *local, rule, rank);
+      return score_columns(kept, claimed, on_kept, vocab_size, config, *local, rule, rank, &band);
     }
   }
   return score_columns(dense_columns(logits, noise, gumbel, claimed, vocab_begin), claimed, params, vocab_size, config,

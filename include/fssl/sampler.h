@@ -33,6 +33,8 @@ struct SamplerParams {
   float min_p = 0.0f;        // [0, 1]; 0 = disabled
   bool min_p_last = false;   // transformers' warper order: temperature, top-k, top-p, min-p
   bool greedy() const { return temperature < 1e-5f; }
+  // Whether any filter can drop a token (greedy rows filter nothing).
+  bool filters() const { return !greedy() && (top_k > 0 || top_p < 1.0f || min_p > 0.0f); }
 };
 
 struct FilteredRows {

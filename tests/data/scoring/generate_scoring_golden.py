@@ -6,8 +6,9 @@ Independent of fssl's C++: the filters follow vLLM V1's PyTorch-native sampler l
 largest value with ties kept, top-p by the float32 ascending cumulative sum <= 1 - p with the
 largest kept; min-p on softmax probabilities), the scores follow verification-math.md §4.5-§4.8
 and §6. Random logits and Exp(1) noise; cases cover ties at the top-k boundary, top-p keeping
-only the largest token, min-p, temperature 0 (greedy), a filtered claimed token and V not a
-multiple of 4 or 256.
+only the largest token, min-p, temperature 0 (greedy), filtered claimed tokens (far in the tail
+and just outside the filter boundary, scored by the boundary-aware margin of scoring.h) and V not
+a multiple of 4 or 256.
 
 Regenerate (needs torch and safetensors, e.g. the venv of tests/data/hf/README.md):
     /tmp/hfvenv/bin/python tests/data/scoring/generate_scoring_golden.py
@@ -113,10 +114,16 @@ def score_token(l, e, y, c):
         ratio = torch.where(kept, pi / e, torch.tensor(NEG_INF))
     zc = z.max()
     comp = int((z == zc).nonzero()[0])
-    margin = float(zc - z[y])  # +inf when y is filtered
+    gap = zc - z
+    if not greedy:
+        # Boundary-aware margin of a filtered token (scoring.h): it must first get l_b - l_i
+        # logits up to the smallest kept logit l_b, then beat the winner with its own noise.
+        lb = l[kept].min()
+        outside = torch.maximum(zc - (l + c["temperature"] * (-torch.log(e))), lb - l)
+        gap = torch.where(kept, gap, outside)
+    margin = float(gap[y])
     rank = int((l > l[y]).sum())
     gumbel_rank = int((ratio > ratio[y]).sum()) if bool(kept[y]) else -1
-    gap = zc - z
     admissible = [int((gap <= d).sum()) for d in GRID]
     a_thr = int((gap <= THRESHOLD).sum())
     if margin <= THRESHOLD:
@@ -159,8 +166,13 @@ def main():
                 claimed[r] = winner                                   # honest
             elif kind == 2:
                 claimed[r] = int(torch.sort(logits[r], descending=True).indices[1 + r % 5])  # a near rival
-            else:
+            elif r % 8 == 3:
                 claimed[r] = int(torch.sort(logits[r], descending=False).indices[r])         # far tail (filtered)
+            else:
+                # The largest filtered logit: a filter-boundary flip (the winner if nothing is filtered).
+                kept = vllm_filter(logits[r], c)[1] if c["temperature"] >= 1e-5 else torch.ones(v, dtype=torch.bool)
+                out = torch.where(kept, torch.tensor(NEG_INF), logits[r])
+                claimed[r] = int(out.argmax()) if bool((~kept).any()) else winner
         rows = [score_token(logits[r], noise[r], int(claimed[r]), c) for r in range(rows_n)]
         p = "case%d." % i
         tensors[p + "logits"] = logits.contiguous()
