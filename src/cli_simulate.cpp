@@ -55,12 +55,23 @@ int cli_simulate(const std::vector<std::string>& args) {
       ("dtype", po::value<std::string>(&s.dtype)->default_value(s.dtype), "server compute dtype: fp32 | bf16")
       ("logit-noise", po::value<double>(&s.logit_noise)->default_value(s.logit_noise), "sigma of injected Gaussian logit noise")
       ("threads", po::value<int>(&s.n_threads)->default_value(s.n_threads), "intra-op threads per rank (0: default)")
-      ("servers", po::value<int>(&s.n_servers)->default_value(s.n_servers), "server ids logged round-robin");
+      ("servers", po::value<int>(&s.n_servers)->default_value(s.n_servers), "server ids logged round-robin")
+      ("adversary", po::value<std::string>(&s.adversary)->default_value(s.adversary),
+       "none | random-tokens | topk-stego | admissible-stego (hides a payload; ground truth in ARCHIVE.truth.jsonl)")
+      ("adversary-fraction", po::value<double>(&s.adversary_fraction)->default_value(s.adversary_fraction),
+       "share of messages the adversary takes")
+      ("payload", po::value<std::string>(&s.payload_file), "file whose bits are hidden (default: the model's weights)")
+      ("stego-bits", po::value<int>(&s.stego_bits)->default_value(s.stego_bits), "topk-stego: bits per token")
+      ("stego-margin", po::value<double>(&s.stego_margin)->default_value(s.stego_margin),
+       "admissible-stego: the verifier's margin threshold delta")
+      ("bug", po::value<std::string>(&s.bug)->default_value(s.bug),
+       "none | buggy-processor | wrong-temperature | wrong-seed | quantized-4bit | quantized-8bit")
+      ("quantize-group", po::value<std::int64_t>(&s.quantize_group)->default_value(s.quantize_group),
+       "quantized-*: inputs per group");
   po::variables_map vm;
   if (!cli_parse(spec, args, o, {}, &vm)) return kExitOk;
   if (vm.count("fixed-seed")) s.fixed_seed = vm["fixed-seed"].as<std::uint64_t>();
   if (!stop_tokens.empty()) s.stop_tokens = parse_token_list(stop_tokens);
-  s.params.min_p_last = false;
 
   MpiEnvironment env(nullptr, nullptr);
   MpiComm world;
@@ -72,6 +83,12 @@ int cli_simulate(const std::vector<std::string>& args) {
                 static_cast<unsigned long long>(sum.output_tokens), sum.seconds,
                 static_cast<double>(sum.output_tokens) / std::max(sum.seconds, 1e-9), world.world_size(),
                 s.archive_dir.c_str());
+    if (s.adversary != "none" || s.bug != "none") {
+      std::printf("# adversary %s on %llu messages, %llu payload bits hidden; bug %s; ground truth -> %s\n",
+                  s.adversary.c_str(), static_cast<unsigned long long>(sum.adversarial_messages),
+                  static_cast<unsigned long long>(sum.embedded_bits), s.bug.c_str(),
+                  simulate_truth_path(s.archive_dir).c_str());
+    }
   }
   return kExitOk;
 }

@@ -2,6 +2,7 @@
 #include <ATen/Parallel.h>
 
 #include "fssl/log.h"
+#include "fssl/stego.h"
 #include "model_impl.h"
 #include "model_weights.h"
 
@@ -119,6 +120,15 @@ Model Model::load(const std::string& dir, Communicator& comm, const ModelOptions
   m->lm_head = c.tie_word_embeddings ? m->embed : vocab_rows(l, "lm_head.weight", *m);
   m->final_norm = l.get("model.norm.weight", {c.hidden_size});
   for (std::int64_t i = 0; i < c.n_layers; ++i) load_layer(l, *m, i);
+  if (options.quantize_bits > 0) {
+    FSSL_CHECK(options.quantize_bits >= 2 && options.quantize_bits <= 16, ConfigError, "quantize: {} bits (2 to 16)",
+               options.quantize_bits);
+    for (LayerWeights& w : m->layers) {
+      for (at::Tensor* t : {&w.qkv_w, &w.o_w, &w.gate_up_w, &w.down_w}) {
+        *t = quantize_groups(*t, options.quantize_bits, options.quantize_group);
+      }
+    }
+  }
   m->inv_freq = rope_inv_freq(c);
   FSSL_LOG_DEBUG("%s: loaded %s, %lld layers, TP rank %d/%d", dir.c_str(), c.architecture.c_str(),
                  static_cast<long long>(c.n_layers), m->tp_rank, t);

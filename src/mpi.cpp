@@ -31,9 +31,9 @@ MpiEnvironment::MpiEnvironment(int* argc, char*** argv) : uncaught_at_start_(std
 
 MpiEnvironment::~MpiEnvironment() {
   if (!owns_) return;
-  if (std::uncaught_exceptions() > uncaught_at_start_) {
-    abort(kExitInternal);  // another rank may be waiting in a collective for us
-  }
+  // Unwinding: finalizing could wait forever on a rank stuck in a collective, and aborting here
+  // would kill the process before main logs the error. Leave MPI up; main logs, then aborts.
+  if (std::uncaught_exceptions() > uncaught_at_start_) return;
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (finalized == 0) MPI_Finalize();

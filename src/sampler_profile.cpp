@@ -125,4 +125,10 @@ at::Tensor profile_decision_gumbel(const SamplerProfile& p, const at::Tensor& no
                                                                                : at::Tensor();
 }
 
+SamplerParams profile_params(const SamplerProfile& profile, const SamplerSettings& settings) {
+  SamplerParams params{settings.temperature, settings.top_k, settings.top_p, settings.min_p};
+  params.min_p_last = profile.kind == SamplerProfile::Kind::kHfTorchCpu;
+  return params;
+}
+
 }  // namespace fssl

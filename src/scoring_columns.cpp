@@ -3,6 +3,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <utility>
@@ -60,26 +61,6 @@ std::int64_t global_max_row_count(const at::Tensor& mask, Communicator& comm) {
 
 namespace {
 
-// The first j with gap <= t_j (thresholds.size() if none), in float32 like the gaps.
-at::Tensor threshold_bucket(const at::Tensor& gap, const std::vector<double>& thresholds) {
-  const at::Tensor bounds = at::tensor(thresholds, at::kDouble).to(at::kFloat);
-  return at::bucketize(gap, bounds, /*out_int32=*/false, /*right=*/false);
-}
-
-}  // namespace
-
-at::Tensor global_counts_at_most(const at::Tensor& gap, const std::vector<double>& thresholds, Communicator& comm) {
-  // Bucket each gap, histogram the buckets, cumulate: one pass for every threshold.
-  const std::int64_t n = gap.size(0), g = static_cast<std::int64_t>(thresholds.size());
-  at::Tensor bucket = threshold_bucket(gap, thresholds);
-  at::Tensor hist = at::zeros({n, g + 1}, at::kLong).scatter_add_(1, bucket, at::ones_like(bucket));
-  at::Tensor counts = hist.narrow(1, 0, g).cumsum(1).contiguous();
-  comm.all_reduce_sum(counts);
-  return counts;
-}
-
-namespace {
-
 // (row, column) of the non-candidate columns with l >= low[r] and G >= min_g[r] (or E <= max_e[r]):
 // one pass over the shard, rows in parallel.
 std::pair<at::Tensor, at::Tensor> near_columns(const ShardBand& band, const at::Tensor& low, const at::Tensor& min_g,
@@ -120,30 +101,33 @@ std::pair<at::Tensor, at::Tensor> near_columns(const ShardBand& band, const at::
 
 }  // namespace
 
-at::Tensor band_counts_at_most(const ShardBand& band, const at::Tensor& z_c, const at::Tensor& boundary,
-                               float temperature, const std::vector<double>& thresholds) {
-  // A filtered i has margin >= l_b - l_i and >= z_c - l_b - T G_i (as l_i <= l_b), so within the
-  // widest threshold w it needs l_i >= l_b - w and G_i >= (z_c - l_b - w) / T: two comparisons per
-  // column and no logarithm (E_i <= exp(-that) when G is -ln E). The slack keeps float rounding
-  // from dropping a column; a column too many is only scored and not counted.
+at::Tensor band_counts(const ShardBand& band, const at::Tensor& floors, const at::Tensor& boundary, float temperature,
+                       const std::vector<double>& thresholds) {
+  // A band column needs l_i >= l_b - t and l_i + T G_i >= floor_t for some t, so (as l_i <= l_b)
+  // l_i >= l_b - t_max and G_i >= (min_t floor_t - l_b) / T: two comparisons per column and no
+  // logarithm (E_i <= exp(-that) when G is -ln E). The slack keeps float rounding from dropping a
+  // column; a column too many is only examined, not counted.
   const std::int64_t n = band.logits.size(0), vp = band.logits.size(1);
-  const double widest = thresholds.back() * (1.0 + 1e-3) + 1e-3;
-  const at::Tensor min_g = ((z_c - boundary).to(at::kDouble) - widest) / temperature;  // [n]
+  const auto g = static_cast<std::int64_t>(thresholds.size());
+  const double widest = *std::max_element(thresholds.begin(), thresholds.end()) * (1.0 + 1e-3) + 1e-3;
+  const at::Tensor min_g = (std::get<0>(floors.min(1)).to(at::kDouble) - boundary.to(at::kDouble)) / temperature;
   const at::Tensor min_g_f = (min_g - 1e-3 * (1.0 + min_g.abs())).to(at::kFloat);
   const at::Tensor max_e = (min_g.neg().exp() * (1.0 + 1e-3)).to(at::kFloat);
   const auto [row, column] = near_columns(band, (boundary.to(at::kDouble) - widest).to(at::kFloat), min_g_f, max_e);
-  // Only the near columns get a logarithm and a margin.
+  // Only the near columns get a logarithm and the exact test, in float32 like the candidates'.
   const at::Tensor flat = row * vp + column;
   const at::Tensor l = band.logits.reshape({-1}).index_select(0, flat);
-  const at::Tensor g = band.gumbel.defined() ? band.gumbel.reshape({-1}).index_select(0, flat)
-                                             : band.noise.reshape({-1}).index_select(0, flat).log().neg();
-  const at::Tensor gap = at::maximum(z_c.index_select(0, row) - (l + temperature * g), boundary.index_select(0, row) - l);
-  const auto width = static_cast<std::int64_t>(thresholds.size());
-  at::Tensor bucket = threshold_bucket(gap, thresholds);
-  at::Tensor hist = at::zeros({n * (width + 1)}, at::kLong)
-                        .index_add_(0, row * (width + 1) + bucket, at::ones_like(bucket))
-                        .view({n, width + 1});
-  at::Tensor counts = hist.narrow(1, 0, width).cumsum(1).contiguous();
+  const at::Tensor gumbel = band.gumbel.defined() ? band.gumbel.reshape({-1}).index_select(0, flat)
+                                                  : band.noise.reshape({-1}).index_select(0, flat).log().neg();
+  const at::Tensor perturbed = l + temperature * gumbel;
+  const at::Tensor entry = boundary.index_select(0, row) - l;
+  const at::Tensor row_floors = floors.index_select(0, row);  // [nnz, g]
+  at::Tensor counts = at::zeros({n, g}, at::kLong);
+  for (std::int64_t j = 0; j < g; ++j) {
+    const at::Tensor in = entry.le(static_cast<float>(thresholds[static_cast<std::size_t>(j)]))
+                              .logical_and_(perturbed.ge(row_floors.select(1, j)));
+    counts.select(1, j).index_add_(0, row, in.to(at::kLong));
+  }
   band.comm->all_reduce_sum(counts);
   return counts;
 }

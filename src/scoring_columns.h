@@ -18,6 +18,7 @@ struct Columns {
   at::Tensor local_y, owned;         // [n] column of the claimed token here, and whether it is here
   at::Tensor mark;                   // sparse: gather_columns' `mark`
   at::Tensor raw;                    // raw logits where `logits` has the filtered ones at -inf
+  at::Tensor outside_drop;           // sparse: [n] the largest logit of the columns not gathered
 };
 
 // This rank's whole shard of a sparse chunk and which of its columns are already candidates: the
@@ -46,13 +47,11 @@ Columns gather_columns(const at::Tensor& index, const at::Tensor& mark, const at
 // The largest per-row count of `mask` on any rank (the same on every rank). Collective.
 std::int64_t global_max_row_count(const at::Tensor& mask, Communicator& comm);
 
-// #{filtered i outside the candidates : max(z_c - (l_i + T G_i), l_b - l_i) <= t_j} for each row
-// and each of the ascending `thresholds`, summed over band.comm: [n, thresholds.size()] int64.
-// z_c [n] is the winner's perturbed logit, boundary [n] l_b the smallest kept raw logit. Collective.
-at::Tensor band_counts_at_most(const ShardBand& band, const at::Tensor& z_c, const at::Tensor& boundary,
-                               float temperature, const std::vector<double>& thresholds);
-
-// #{i : gap_i <= t_j} for every row and every ascending threshold t_j, summed over `comm`.
-at::Tensor global_counts_at_most(const at::Tensor& gap, const std::vector<double>& thresholds, Communicator& comm);
+// #{filtered i outside the candidates : Delta_i <= t_j} for each row and threshold t_j, summed
+// over band.comm: [n, thresholds.size()] int64. With the margin model's threshold form
+// (margin_model.h), i counts at t_j iff l_b - l_i <= t_j and l_i + T G_i >= floors[r, j], where
+// floors [n, g] = rival_floor(t_j) and boundary [n] = l_b. Collective.
+at::Tensor band_counts(const ShardBand& band, const at::Tensor& floors, const at::Tensor& boundary, float temperature,
+                       const std::vector<double>& thresholds);
 
 }  // namespace fssl

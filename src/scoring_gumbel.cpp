@@ -8,19 +8,13 @@
 
 #include "fssl/scoring.h"
 #include "gumbel_decision.h"
+#include "margin_model.h"
 #include "scoring_columns.h"
 
 namespace fssl {
 namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-
-// Value of each row at the claimed column, from the rank that owns it (others contribute -inf).
-at::Tensor claimed_value(const at::Tensor& x, const at::Tensor& local_y, const at::Tensor& owned, Communicator& comm) {
-  at::Tensor v = x.gather(1, local_y.unsqueeze(1)).squeeze(1).masked_fill(owned.logical_not(), kNegInf).contiguous();
-  comm.all_reduce_max(v);
-  return v;
-}
 
 at::Tensor global_count(const at::Tensor& mask, Communicator& comm) {
   at::Tensor n = mask.sum(1, /*keepdim=*/false, at::kLong).contiguous();
@@ -40,28 +34,6 @@ double log_ndtr(double x) {
 
 namespace {
 
-// Margins Delta_i of every column to the winner c (the admissible-set gaps), boundary-aware:
-//   kept i:      z_c - z_i
-//   filtered i:  max(z_c - (l_i + T G_i), l_b - l_i),   l_b = the smallest kept raw logit
-// A filtered token is one the filter boundary kept out by l_b - l_i logits: benign noise of that
-// size moves it inside, where it then has to beat c as well. This is the one-competitor form of
-// the general estimator's filter term (verification-math.md §4.7); a bare +inf would class every
-// filter-boundary flip of an honest server (the token at top-k 50 it kept and the verifier did not)
-// dangerous once k > R. Padding columns (l = -inf) stay +inf. Returns the gaps and l_b [n].
-std::pair<at::Tensor, at::Tensor> boundary_aware_gaps(const at::Tensor& raw, const GumbelDecision& d, float temperature,
-                                                      Communicator& comm) {
-  const at::Tensor z_c = d.z_max.unsqueeze(1);
-  const at::Tensor kept = d.z != kNegInf;
-  at::Tensor neg_lb = raw.masked_fill(kept.logical_not(), std::numeric_limits<float>::infinity()).amin(1).neg();
-  neg_lb = neg_lb.contiguous();
-  comm.all_reduce_max(neg_lb);
-  const at::Tensor boundary = neg_lb.neg();
-  const at::Tensor filtered = kept.logical_not().logical_and(raw != kNegInf);
-  const at::Tensor outside = at::maximum(z_c - (raw + temperature * d.g), boundary.unsqueeze(1) - raw);
-  return {at::where(kept, z_c - d.z, outside.masked_fill(filtered.logical_not(), std::numeric_limits<float>::infinity())),
-          boundary};
-}
-
 // Scores over `cols`; the raw-logit rank always spans the whole vocabulary, so the caller passes it.
 // `band`, for sparse columns, holds the shard whose filtered tokens outside `cols` can still be
 // admissible.
@@ -74,14 +46,8 @@ ScoreBatch score_columns(const Columns& cols, const at::Tensor& claimed, const S
   const at::Tensor& owned = cols.owned;
   const std::int64_t n = logits.size(0);
   const GumbelDecision d = gumbel_decision(logits, noise, cols.gumbel, cols.ids, params, rule, comm);
-  const bool filters = cols.raw.defined() || params.filters();
-  at::Tensor gap, boundary;
-  if (filters) {
-    std::tie(gap, boundary) = boundary_aware_gaps(cols.raw.defined() ? cols.raw : logits, d, params.temperature, comm);
-  } else {
-    gap = d.z_max.unsqueeze(1) - d.z;
-  }
-  at::Tensor margin = claimed_value(gap.neg(), local_y, owned, comm).neg();
+  const MarginModel margins(cols.raw.defined() ? cols.raw : logits, d, params.temperature, comm, cols.outside_drop);
+  const at::Tensor margin = margins.claimed(local_y, owned);
   at::Tensor ratio_y = claimed_value(d.ratio, local_y, owned, comm);
 
   ScoreBatch out;
@@ -90,19 +56,18 @@ ScoreBatch score_columns(const Columns& cols, const at::Tensor& claimed, const S
   out.prob = claimed_value(d.pi, local_y, owned, comm).clamp_min(0.0);  // -inf: y is not a kept column
   out.logit_rank = logit_rank;
   out.gumbel_rank = global_count(d.ratio > ratio_y.unsqueeze(1), comm).masked_fill(ratio_y == kNegInf, -1);
-  // Admissible-set sizes for the grid and the tier threshold, from one bucketing of the gaps.
+  // Admissible-set sizes for the grid and the tier threshold (the last column).
   std::vector<double> thresholds = config.margin_grid;
   thresholds.push_back(config.margin_threshold);
-  std::vector<std::size_t> order(thresholds.size());
-  for (std::size_t j = 0; j < order.size(); ++j) order[j] = j;
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return thresholds[a] < thresholds[b]; });
-  std::vector<double> sorted;
-  for (std::size_t j : order) sorted.push_back(thresholds[j]);
-  at::Tensor counts = global_counts_at_most(gap, sorted, comm);
-  if (band != nullptr) counts += band_counts_at_most(*band, d.z_max, boundary, params.temperature, sorted);
-  at::Tensor by_threshold = at::empty_like(counts);
-  for (std::size_t j = 0; j < order.size(); ++j) {
-    by_threshold.select(1, static_cast<std::int64_t>(order[j])).copy_(counts.select(1, static_cast<std::int64_t>(j)));
+  std::vector<at::Tensor> floors, counts;
+  for (double t : thresholds) {
+    floors.push_back(margins.rival_floor(t));
+    counts.push_back(margins.admissible(t, floors.back()).sum(1, false, at::kLong));
+  }
+  at::Tensor by_threshold = at::stack(counts, 1).contiguous();
+  comm.all_reduce_sum(by_threshold);
+  if (band != nullptr) {
+    by_threshold += band_counts(*band, at::stack(floors, 1), margins.boundary(), params.temperature, thresholds);
   }
   out.admissible = by_threshold.narrow(1, 0, static_cast<std::int64_t>(config.margin_grid.size())).contiguous();
   const at::Tensor threshold_set = by_threshold.select(1, static_cast<std::int64_t>(config.margin_grid.size())).contiguous();
@@ -148,18 +113,21 @@ ScoreBatch score_gumbel_chunk(const at::Tensor& logits, const at::Tensor& noise,
     // The kept set is small: gather it (and each row's claimed column) onto every rank and score
     // it there with a local communicator; the raw-logit rank and the filtered tokens near the
     // boundary (ShardBand) are counted on the shards.
-    at::Tensor picked, key_floor, mark = logits;
+    at::Tensor picked, key_floor, outside_drop, mark = logits;
     SamplerParams on_kept = params;
     bool mask_filtered = false;  // the decision sees filtered candidates as -inf logits
     if (params.top_k > 0 && params.top_k <= kSparseKeptLimit) {
       // Top-k survivors lie among every rank's k largest logits (T > 0 keeps their order), unless
       // a rank holds more than k values tied at the boundary. Filters still run on the candidates.
       const std::int64_t k = std::min<std::int64_t>(params.top_k, logits.size(1));
-      auto [values, index] = logits.topk(k, 1);
+      const std::int64_t k1 = std::min<std::int64_t>(k + 1, logits.size(1));
+      auto [values, index] = logits.topk(k1, 1);
       const at::Tensor kth = values.select(1, k - 1).contiguous();
       if (global_max_row_count(logits.ge(kth.unsqueeze(1)), comm) <= k) {
-        picked = index;    // exactly the columns >= kth
+        picked = index.narrow(1, 0, k).contiguous();  // exactly the columns >= kth
         key_floor = kth;
+        // The largest logit outside them is this rank's (k+1)-th: where a filter drops rivals to.
+        outside_drop = k1 > k ? values.select(1, k).contiguous() : at::full({logits.size(0)}, kNegInf);
       }
     } else if (params.top_k == 0) {
       const FilteredRows f = sampler_filter(logits, params, comm);
@@ -169,6 +137,7 @@ ScoreBatch score_gumbel_chunk(const at::Tensor& logits, const at::Tensor& noise,
         // filters switched off.
         picked = std::get<1>(f.scaled.topk(std::max<std::int64_t>(width, 1), 1));
         key_floor = at::full({logits.size(0)}, std::numeric_limits<float>::lowest(), at::kFloat);  // kept: finite
+        outside_drop = logits.masked_fill(f.scaled != kNegInf, kNegInf).amax(1);  // a superset of outside: harmless
         mark = f.scaled;
         mask_filtered = true;
         on_kept = SamplerParams{params.temperature, 0, 1.0f, 0.0f, false};
@@ -176,6 +145,8 @@ ScoreBatch score_gumbel_chunk(const at::Tensor& logits, const at::Tensor& noise,
     }
     if (picked.defined()) {
       Columns kept = gather_columns(picked, mark, logits, noise, gumbel, claimed, vocab_begin, comm);
+      kept.outside_drop = outside_drop.contiguous();  // the candidates are scored locally: reduce it here
+      comm.all_reduce_max(kept.outside_drop);
       if (mask_filtered) {
         // Filtered picks other than the claimed column are the band's to count, not candidates.
         const at::Tensor filtered = kept.mark == kNegInf;

@@ -7,7 +7,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <optional>
+
+#include <nlohmann/json.hpp>
 
 #include "fssl/archive.h"
 #include "fssl/digest.h"
@@ -15,17 +19,12 @@
 #include "fssl/log.h"
 #include "fssl/model.h"
 #include "fssl/sampler_profile.h"
+#include "simulate_decode.h"
+#include "simulate_server.h"
 #include "simulate_traffic.h"
 
 namespace fssl {
 namespace {
-
-struct Message {
-  LogRecord record;
-  SamplerProfile profile;
-  KvCache cache;
-  bool done = false;
-};
 
 void check_options(const SimulateOptions& o, const SamplerProfile& profile) {
   const SamplerParams& p = o.params;
@@ -41,6 +40,10 @@ void check_options(const SimulateOptions& o, const SamplerProfile& profile) {
              "simulate: --messages, --batch, --max-tokens, --prompt-max and --servers must be > 0");
   FSSL_CHECK(o.dtype == "fp32" || o.dtype == "bf16", ConfigError, "simulate: --dtype {}: fp32 or bf16", o.dtype);
   FSSL_CHECK(o.logit_noise >= 0.0, ConfigError, "simulate: --logit-noise must be >= 0");
+  FSSL_CHECK(o.adversary_fraction >= 0.0 && o.adversary_fraction <= 1.0, ConfigError,
+             "simulate: --adversary-fraction must be in [0, 1]");
+  FSSL_CHECK(o.stego_bits >= 1 && o.stego_bits <= 12, ConfigError, "simulate: --stego-bits must be in [1, 12]");
+  FSSL_CHECK(o.stego_margin >= 0.0, ConfigError, "simulate: --stego-margin must be >= 0");
 }
 
 // hf-torch-cpu draws from one global generator per generate() call: the batch shares one seed and
@@ -61,96 +64,152 @@ at::Tensor logit_noise_row(const SimulateOptions& o, std::uint64_t message, std:
   return row;
 }
 
-// Samples one token for every message in `active` from its logit shard row.
-std::vector<std::int64_t> sample_step(const SimulateOptions& o, Model& model, std::vector<Message>& batch,
-                                      const std::vector<std::size_t>& active, at::Tensor logits,
-                                      std::uint64_t first_message) {
+// Samples one token for every message in `active` from its logit shard row: the honest server's
+// rule, bent by the run's bug mode, then overridden where an adversary embeds payload bits.
+std::vector<std::int64_t> sample_step(Server& server, std::vector<Message>& batch, const std::vector<std::size_t>& active,
+                                      const at::Tensor& clean, std::uint64_t first_message) {
+  const SimulateOptions& o = server.o;
+  Model& model = server.model;
   const std::int64_t vocab = model.config().vocab_size, begin = model.vocab_shard_begin();
   const std::int64_t valid = model.vocab_shard_valid(), padded = model.vocab_shard_size();
-  std::vector<at::Tensor> noise_rows, extra;
+  std::vector<at::Tensor> noise_rows, wrong_rows, extra;
   for (std::size_t k : active) {
     const Message& m = batch[k];
     const auto step = static_cast<std::int64_t>(m.record.output.size());
     noise_rows.push_back(profile_noise_rows(m.profile, m.record.seed, vocab, step, 1, begin, valid, padded));
+    if (server.bug == BugMode::kWrongSeed) {
+      wrong_rows.push_back(profile_noise_rows(m.profile, m.record.seed + 1, vocab, step, 1, begin, valid, padded));
+    }
     if (o.logit_noise > 0.0) extra.push_back(logit_noise_row(o, first_message + k, step, vocab, begin, valid, padded));
   }
-  if (!extra.empty()) logits = logits + at::stack(extra);
+  const at::Tensor logits = extra.empty() ? clean : clean + at::stack(extra);
   const at::Tensor noise = at::cat(noise_rows);
-  const SamplerProfile& profile = batch[active.front()].profile;  // one kind per run
-  const at::Tensor tokens = sample_gumbel_rows(logits, noise, o.params, begin, model.communicator(),
-                                               profile.server_rule(), profile_decision_gumbel(profile, noise, o.params));
-  return std::vector<std::int64_t>(tokens.data_ptr<std::int64_t>(), tokens.data_ptr<std::int64_t>() + tokens.numel());
+  const at::Tensor server_noise = wrong_rows.empty() ? noise : at::cat(wrong_rows);
+  const Message& first = batch[active.front()];  // one profile kind and parameter set per run
+  SamplerParams params = first.params;
+  if (server.bug == BugMode::kWrongTemperature) params.temperature *= 1.1f;
+  const at::Tensor sampled =
+      sample_gumbel_rows(logits, server_noise, params, begin, model.communicator(), first.profile.server_rule(),
+                         profile_decision_gumbel(first.profile, server_noise, params));
+  std::vector<std::int64_t> tokens(sampled.data_ptr<std::int64_t>(), sampled.data_ptr<std::int64_t>() + sampled.numel());
+  if (server.bug == BugMode::kBuggyProcessor) buggy_processor_step(server, batch, active, logits, tokens);
+  if (server.adversary != Adversary::kNone) adversary_step(server, batch, active, clean, noise, tokens);
+  return tokens;
 }
 
 // Prefill the prompts, then decode one token per active message per step until every message
 // has hit a stop token or max_tokens.
-void decode_batch(const SimulateOptions& o, Model& model, std::vector<Message>& batch, std::uint64_t first_message) {
-  std::vector<std::int64_t> tokens;
-  std::vector<Segment> segments;
-  std::vector<std::int64_t> last_rows;
+void decode_batch(Server& server, std::vector<Message>& batch, std::uint64_t first_message) {
+  std::vector<const std::vector<std::int32_t>*> prompts;
+  std::vector<KvCache*> caches;
   for (Message& m : batch) {
-    m.cache = model.kv_cache_new();
-    const auto start = static_cast<std::int64_t>(tokens.size());
-    tokens.insert(tokens.end(), m.record.prompt.begin(), m.record.prompt.end());
-    segments.push_back({start, static_cast<std::int64_t>(m.record.prompt.size()), &m.cache});
-    last_rows.push_back(static_cast<std::int64_t>(tokens.size()) - 1);
+    prompts.push_back(&m.record.prompt);
+    caches.push_back(&m.cache);
   }
-  at::Tensor hidden = model.forward_hidden(at::tensor(tokens, at::kLong), segments);
-  at::Tensor logits = model.logits_shard(hidden.index_select(0, at::tensor(last_rows, at::kLong)));
+  at::Tensor logits = decode_prefill(server.model, prompts, caches);
   std::vector<std::size_t> active(batch.size());
   for (std::size_t k = 0; k < batch.size(); ++k) active[k] = k;
   while (!active.empty()) {
-    const auto sampled = sample_step(o, model, batch, active, logits, first_message);
+    const auto sampled = sample_step(server, batch, active, logits, first_message);
     std::vector<std::size_t> still;
     for (std::size_t a = 0; a < active.size(); ++a) {
       Message& m = batch[active[a]];
       m.record.output.push_back(static_cast<std::int32_t>(sampled[a]));
-      const bool stop = std::find(o.stop_tokens.begin(), o.stop_tokens.end(), sampled[a]) != o.stop_tokens.end();
-      m.done = stop || static_cast<std::int64_t>(m.record.output.size()) >= o.max_tokens;
+      const bool stop = std::find(server.o.stop_tokens.begin(), server.o.stop_tokens.end(), sampled[a]) !=
+                        server.o.stop_tokens.end();
+      m.done = stop || static_cast<std::int64_t>(m.record.output.size()) >= server.o.max_tokens;
       if (!m.done) still.push_back(active[a]);
     }
     active = std::move(still);
     if (active.empty()) break;
     std::vector<std::int64_t> step_tokens;
-    std::vector<Segment> step_segments;
+    std::vector<KvCache*> step_caches;
     for (std::size_t k : active) {
-      step_segments.push_back({static_cast<std::int64_t>(step_tokens.size()), 1, &batch[k].cache});
       step_tokens.push_back(batch[k].record.output.back());
+      step_caches.push_back(&batch[k].cache);
     }
-    logits = model.logits_shard(model.forward_hidden(at::tensor(step_tokens, at::kLong), step_segments));
+    logits = decode_step(server.model, step_tokens, step_caches);
   }
   for (Message& m : batch) m.cache = KvCache{};  // free the caches before the next batch
 }
 
+// The payload: the file given, or the model's own weights (its first safetensors file, after the
+// header): exactly what a weight-exfiltrating server would hide.
+PayloadBits default_payload(const SimulateOptions& o) {
+  if (!o.payload_file.empty()) return PayloadBits(payload_read(o.payload_file, std::size_t{1} << 24, false));
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(o.model_dir)) {
+    if (entry.path().extension() == ".safetensors") files.push_back(entry.path().string());
+  }
+  FSSL_CHECK(!files.empty(), ConfigError, "{}: no safetensors file to take the payload from", o.model_dir);
+  std::sort(files.begin(), files.end());
+  return PayloadBits(payload_read(files.front(), std::size_t{1} << 24, true));
+}
+
+// One line of ground truth (simulate.h).
+std::string truth_line(const Message& m, Adversary adversary, BugMode bug) {
+  nlohmann::json j;
+  j["message_id"] = m.record.message_id;
+  j["adversary"] = m.adversarial ? adversary_name(adversary) : "none";
+  j["bug"] = bug_mode_name(bug);
+  j["adversarial"] = m.adversarial;
+  j["payload_start"] = m.payload_start;
+  j["bits"] = m.payload_next - m.payload_start;
+  j["positions"] = m.positions;
+  j["bits_at"] = m.bits_at;
+  j["forced"] = m.forced;
+  return j.dump();
+}
+
 }  // namespace
+
+std::string simulate_truth_path(const std::string& archive_dir) {
+  std::filesystem::path p = std::filesystem::path(archive_dir).lexically_normal();
+  if (!p.has_filename()) p = p.parent_path();  // "dir/" -> "dir"
+  return p.string() + ".truth.jsonl";
+}
 
 SimulateSummary simulate(const SimulateOptions& o, Communicator& comm) {
   const SamplerProfile base = SamplerProfile::parse(o.profile);
   check_options(o, base);
+  const Adversary adversary = adversary_parse(o.adversary);
+  const BugMode bug = bug_mode_parse(o.bug);
   ModelOptions model_options;
   model_options.compute_dtype = o.dtype == "bf16" ? at::kBFloat16 : at::kFloat;
   model_options.n_threads = o.n_threads;
+  model_options.quantize_bits = bug == BugMode::kQuantized4 ? 4 : bug == BugMode::kQuantized8 ? 8 : 0;
+  model_options.quantize_group = o.quantize_group;
   Model model = Model::load(o.model_dir, comm, model_options);
   const std::int64_t vocab = model.config().vocab_size;
+  Server server{o, model, adversary, bug, std::nullopt, std::mt19937_64(o.seed ^ 0xB06B06B06ull)};
+  if (adversary != Adversary::kNone) server.payload.emplace(default_payload(o));
+  // Its receiver replays each message alone, so admissible-stego decodes them alone.
+  const std::int64_t batch_size = adversary == Adversary::kAdmissibleStego ? 1 : o.batch;
+  std::mt19937_64 adversary_rng(o.seed ^ 0xAD7E25A27ull);
+  std::uniform_real_distribution<double> coin(0.0, 1.0);
   TrafficSource source(o, vocab);
   const bool writer_rank = comm.rank() == 0;
   std::optional<ArchiveWriter> writer;
+  std::ofstream truth;
   ModelInfo info{o.model_name, "", static_cast<std::uint32_t>(vocab), "sim-tokenizer"};
   if (writer_rank) {
     WriterOptions w;
     w.shard_messages = o.shard_messages;
     if (!o.key_file.empty()) w.key = key_file_read(o.key_file);
     writer.emplace(ArchiveWriter::open(o.archive_dir, w));
-    info.fingerprint = model_fingerprint(o.model_dir);
+    info.fingerprint = model_fingerprint(o.model_dir);  // a swapped model still logs the original
+    truth.open(simulate_truth_path(o.archive_dir), std::ios::app);
+    FSSL_CHECK(truth.good(), ArchiveError, "{}: cannot write the ground truth", simulate_truth_path(o.archive_dir));
   }
   SimulateSummary summary;
   const auto t0 = std::chrono::steady_clock::now();
-  for (std::uint64_t first = 0; first < o.messages; first += static_cast<std::uint64_t>(o.batch)) {
-    const auto n = static_cast<std::int64_t>(std::min<std::uint64_t>(o.batch, o.messages - first));
+  for (std::uint64_t first = 0; first < o.messages; first += static_cast<std::uint64_t>(batch_size)) {
+    const auto n = static_cast<std::int64_t>(std::min<std::uint64_t>(batch_size, o.messages - first));
     std::vector<Message> batch(static_cast<std::size_t>(n));
     std::uint64_t batch_seed = 0;
     for (std::int64_t b = 0; b < n; ++b) {
       Message& m = batch[static_cast<std::size_t>(b)];
+      m.index = first + static_cast<std::uint64_t>(b);
       m.record.prompt = source.next_prompt();
       const std::uint64_t seed = source.next_seed();
       if (b == 0) batch_seed = seed;
@@ -158,18 +217,24 @@ SimulateSummary simulate(const SimulateOptions& o, Communicator& comm) {
       m.record.sampler = {message_spec(o, base, n, b), o.params.temperature, o.params.top_k, o.params.top_p,
                           o.params.min_p};
       m.profile = SamplerProfile::parse(m.record.sampler.profile);
+      m.params = profile_params(m.profile, m.record.sampler);
       m.record.model = info;
-      m.record.server = o.server_prefix + "-" + std::to_string((first + static_cast<std::uint64_t>(b)) %
-                                                              static_cast<std::uint64_t>(o.n_servers));
-      m.record.timestamp_us = o.start_time_us + static_cast<std::int64_t>(first + static_cast<std::uint64_t>(b)) * 1000000;
+      m.record.server = o.server_prefix + "-" + std::to_string(m.index % static_cast<std::uint64_t>(o.n_servers));
+      m.record.timestamp_us = o.start_time_us + static_cast<std::int64_t>(m.index) * 1000000;
+      m.adversarial = adversary != Adversary::kNone && coin(adversary_rng) < o.adversary_fraction;
+      // Disjoint payload slices: no token carries more than 32 bits.
+      m.payload_start = m.payload_next = m.index * static_cast<std::uint64_t>(o.max_tokens) * 32;
     }
-    decode_batch(o, model, batch, first);
+    decode_batch(server, batch, first);
     for (Message& m : batch) {
       summary.prompt_tokens += m.record.prompt.size();
       summary.output_tokens += m.record.output.size();
+      summary.adversarial_messages += m.adversarial ? 1 : 0;
+      summary.embedded_bits += m.payload_next - m.payload_start;
       if (writer) {
         m.record.message_id = writer->next_message_id();
         writer->append(m.record);
+        truth << truth_line(m, adversary, bug) << "\n";
       }
     }
     summary.messages += static_cast<std::uint64_t>(n);
@@ -181,6 +246,10 @@ SimulateSummary simulate(const SimulateOptions& o, Communicator& comm) {
     }
   }
   if (writer) writer->close();
+  if (truth.is_open()) {
+    truth.flush();
+    FSSL_CHECK(truth.good(), ArchiveError, "{}: writing the ground truth failed", simulate_truth_path(o.archive_dir));
+  }
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return summary;
 }

@@ -54,8 +54,7 @@ MessageScores verify_message(Model& model, const LogRecord& r, const ScoreConfig
   // Output token j is predicted by the row of position n_prompt + j - 1 (teacher forcing).
   at::Tensor hidden = model.forward_hidden(tokens, {{0, n_prompt + n_output, nullptr}}).narrow(0, n_prompt - 1, n_output);
   at::Tensor claimed = at::tensor(std::vector<std::int64_t>(r.output.begin(), r.output.end()), at::kLong);
-  SamplerParams params{r.sampler.temperature, r.sampler.top_k, r.sampler.top_p, r.sampler.min_p};
-  params.min_p_last = profile.kind == SamplerProfile::Kind::kHfTorchCpu;  // transformers' warper order
+  const SamplerParams params = profile_params(profile, r.sampler);
   out.verifiable = true;
   if (!profile.gumbel_max()) {
     // llama.cpp's stream advances only on multi-candidate steps: rows are replayed in order.

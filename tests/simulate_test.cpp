@@ -1,76 +1,29 @@
 // The simulated server (simulate.h) against the verifier (verify.h), library level: honest traffic
 // written to a real archive, read back and scored message by message with an fp32 prefill replay.
-#include <gtest/gtest.h>
-
-#include <ATen/ATen.h>
-
-#include <cstdio>
-
-#include "fssl/archive.h"
-#include "fssl/model_init.h"
-#include "fssl/simulate.h"
-#include "fssl/verify.h"
-#include "test_util.h"
+#include "simulate_fixture.h"
 
 namespace fssl {
 namespace {
 
 struct Rates {
-  std::int64_t messages = 0, unverifiable = 0, tokens = 0, exact = 0, dangerous = 0, safe = 0;
+  std::int64_t messages = 0, tokens = 0, exact = 0, dangerous = 0;
   double exact_rate() const { return tokens ? static_cast<double>(exact) / static_cast<double>(tokens) : 0.0; }
 };
 
-class Simulate : public ::testing::Test {
+Rates rates(const std::vector<ScoredMessage>& scored) {
+  Rates r;
+  for (const ScoredMessage& m : scored) {
+    ++r.messages;
+    r.tokens += m.tokens();
+    r.exact += m.exact();
+    r.dangerous += m.count_tier(TokenTier::kDangerous);
+  }
+  return r;
+}
+
+class Simulate : public SimulateFixture {
  protected:
-  void SetUp() override {
-    ModelInitOptions o;
-    o.preset = "small";  // V 4096: rank and tier statistics that mean something
-    o.seed = 5;
-    model_init(o, dir_ / "model");
-    comm_ = comm_local();
-    verifier_ = std::make_unique<Model>(Model::load(dir_ / "model", *comm_, ModelOptions{}));
-  }
-
-  SimulateOptions options(const std::string& archive) {
-    SimulateOptions s;
-    s.model_dir = dir_ / "model";
-    s.archive_dir = dir_ / archive;
-    s.messages = 12;
-    s.max_tokens = 40;
-    s.prompt_log_mean = 3.0;
-    s.params.top_k = 50;
-    s.params.top_p = 0.95f;
-    return s;
-  }
-
-  Rates score(const std::string& archive) {
-    ArchiveReader reader = ArchiveReader::open(dir_ / archive);
-    Rates r;
-    for (std::uint32_t k = 0; k < reader.manifest().shards.size(); ++k) {
-      for (std::uint64_t row = 0; row < reader.manifest().shards[k].n_messages; ++row) {
-        const LogRecord record = reader.read({k, row});
-        const MessageScores s = verify_message(*verifier_, record, ScoreConfig{});
-        ++r.messages;
-        if (!s.verifiable) {
-          ++r.unverifiable;
-          ADD_FAILURE() << "message " << record.message_id << " unverifiable: " << s.unverifiable_reason;
-          continue;
-        }
-        r.tokens += s.scores.exact.numel();
-        r.exact += s.scores.exact.sum().item<std::int64_t>();
-        r.safe += s.scores.tier.eq(static_cast<int>(TokenTier::kSafe)).sum().item<std::int64_t>();
-        r.dangerous += s.scores.tier.eq(static_cast<int>(TokenTier::kDangerous)).sum().item<std::int64_t>();
-      }
-    }
-    std::printf("%s: %lld messages, %lld tokens, exact %.2f %%, safe %lld, dangerous %lld\n", archive.c_str(),
-                static_cast<long long>(r.messages), static_cast<long long>(r.tokens), 100.0 * r.exact_rate(),
-                static_cast<long long>(r.safe), static_cast<long long>(r.dangerous));
-    return r;
-  }
-
-  test::TempDir dir_;
-  std::unique_ptr<Communicator> comm_;
-  std::unique_ptr<Model> verifier_;
+  Rates score(const std::string& archive) { return rates(score_all(archive)); }
 };
 
 TEST_F(Simulate, HonestTrafficValidatesAndMatchesTheReplay) {
@@ -104,7 +57,7 @@ TEST_F(Simulate, EveryGumbelMaxProfileIsReplayable) {
     s.batch = 3;
     simulate(s, *comm_);
     const Rates r = score(profile.substr(0, 4));
-    EXPECT_EQ(r.unverifiable, 0) << profile;
+    EXPECT_EQ(r.messages, 6) << profile;  // none unverifiable
     EXPECT_GE(r.exact_rate(), 0.95) << profile;
   }
 }
@@ -145,6 +98,44 @@ TEST_F(Simulate, StopTokensEndMessagesAndBadOptionsAreRefused) {
   bad = options("bad");
   bad.profile = "no-such-profile";
   EXPECT_THROW(simulate(bad, *comm_), Error);
+}
+
+}  // namespace
+}  // namespace fssl
+
+namespace fssl {
+namespace {
+
+// The knob table of docs/simulator.md (minutes, so not in CI):
+//   build/tests/simulate_test --gtest_also_run_disabled_tests --gtest_filter='*KnobTable*'
+TEST_F(Simulate, DISABLED_KnobTable) {
+  struct Knob {
+    const char* name;
+    std::string dtype;
+    std::int64_t batch;
+    double noise;
+  };
+  const Knob knobs[] = {{"fp32-batch8", "fp32", 8, 0.0},  {"fp32-batch1", "fp32", 1, 0.0},
+                        {"bf16", "bf16", 8, 0.0},         {"noise0.01", "fp32", 8, 0.01},
+                        {"noise0.1", "fp32", 8, 0.1},     {"noise0.3", "fp32", 8, 0.3},
+                        {"bf16+noise0.01", "bf16", 8, 0.01}};
+  for (const bool filtered : {true, false}) {
+    for (const Knob& k : knobs) {
+      const std::string name = std::string(filtered ? "topk50p095-" : "T1-") + k.name;
+      SimulateOptions s = options(name);
+      s.messages = 64;
+      s.max_tokens = 64;
+      s.dtype = k.dtype;
+      s.batch = k.batch;
+      s.logit_noise = k.noise;
+      if (!filtered) {
+        s.params.top_k = 0;
+        s.params.top_p = 1.0f;
+      }
+      simulate(s, *comm_);
+      score_all(name);
+    }
+  }
 }
 
 }  // namespace

@@ -34,6 +34,10 @@ struct ModelOptions {
   at::ScalarType compute_dtype = at::kFloat;  // kFloat or kBFloat16 on CPU (no fp16 matmul there)
   int n_threads = 0;                          // > 0: at::set_num_threads(n_threads) at load
   bool check_finite = true;                   // refuse NaN/Inf weights at load
+  // > 0: round the linear weights (q/k/v/o, gate/up/down) to this many bits per group of
+  // quantize_group inputs (stego.h quantize_groups), a stand-in for a quantized deployment.
+  int quantize_bits = 0;
+  std::int64_t quantize_group = 32;
 };
 
 // This rank's keys and values of one sequence: per layer [n_kv_local, length, head_dim].

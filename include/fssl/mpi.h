@@ -28,7 +28,8 @@ std::string mpi_error_string(int code);
 namespace fssl {
 
 // Initialises MPI (FUNNELED) in the constructor unless already initialised, and finalises in the
-// destructor, or aborts the job when an exception is escaping, so no rank hangs in a collective.
+// destructor, except while an exception is escaping: then MPI is left up for the catcher (main)
+// to log the error and abort() the job, so no rank hangs in a collective and no error is lost.
 // Construct once in main (or the MPI test main), before any other MPI object.
 class MpiEnvironment {
  public:

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "fssl/archive.h"
 #include "fssl/error.h"
 #include "fssl/sampler.h"
 
@@ -55,5 +56,9 @@ at::Tensor profile_gumbel_rows(const SamplerProfile& profile, const at::Tensor& 
 // exactly rounded G (profile_gumbel_rows), undefined for the others and for greedy rows, whose
 // decision reads E (or nothing) directly.
 at::Tensor profile_decision_gumbel(const SamplerProfile& profile, const at::Tensor& noise, const SamplerParams& params);
+
+// The filter parameters of logged settings as `profile` applies them (transformers' warper order
+// for hf-torch-cpu).
+SamplerParams profile_params(const SamplerProfile& profile, const SamplerSettings& settings);
 
 }  // namespace fssl

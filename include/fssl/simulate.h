@@ -13,6 +13,12 @@
 //     verifier's; partial sums are reduced in another order;
 //   * injected Gaussian logit noise of a given sigma (stands in for kernels or hardware the
 //     simulation does not have).
+// Dishonest servers (stego.h): an adversary hiding a payload in a fraction of the messages, or a
+// bug mode. Ground truth goes to a JSONL sidecar next to the archive (ARCHIVE.truth.jsonl, one
+// line per message: message_id, adversarial, payload_start, bits, positions, bits_at, and forced:
+// the positions where a buggy processor changed the token).
+// admissible-stego decodes every message alone (batch 1) so that its receiver can replay the
+// exact logits it chose from.
 //
 // Threads/ranks: collective over `comm`, the server's TP group: every rank runs the model shard
 // and samples the same tokens; rank 0 alone writes the archive. Throws ConfigError for bad options
@@ -54,15 +60,28 @@ struct SimulateOptions {
   std::string server_prefix = "sim";            // servers are <prefix>-0 .. <prefix>-(n_servers - 1)
   int n_servers = 4;
   std::int64_t start_time_us = 1764115200000000;  // 2025-11-26T00:00:00Z; messages 1 s apart
+  std::string adversary = "none";               // none | random-tokens | topk-stego | admissible-stego
+  double adversary_fraction = 1.0;              // share of messages the adversary takes
+  std::string payload_file;                     // bits to hide; empty: the model's own weights
+  int stego_bits = 2;                           // topk-stego: bits per token (choices among 2^b)
+  double stego_margin = 1.0;                    // admissible-stego: the verifier's margin threshold delta
+  std::string bug = "none";                     // none | buggy-processor | wrong-temperature | wrong-seed |
+                                                // quantized-4bit | quantized-8bit
+  std::int64_t quantize_group = 32;             // quantized-*: inputs per quantization group
 };
 
 struct SimulateSummary {
   std::uint64_t messages = 0;
   std::uint64_t prompt_tokens = 0;
   std::uint64_t output_tokens = 0;
+  std::uint64_t adversarial_messages = 0;
+  std::uint64_t embedded_bits = 0;              // payload bits hidden in all messages
   double seconds = 0.0;
 };
 
 SimulateSummary simulate(const SimulateOptions& options, Communicator& comm);
+
+// Where simulate writes the ground truth of `archive_dir`.
+std::string simulate_truth_path(const std::string& archive_dir);
 
 }  // namespace fssl

@@ -7,7 +7,7 @@ largest value with ties kept, top-p by the float32 ascending cumulative sum <= 1
 largest kept; min-p on softmax probabilities), the scores follow verification-math.md §4.5-§4.8
 and §6. Random logits and Exp(1) noise; cases cover ties at the top-k boundary, top-p keeping
 only the largest token, min-p, temperature 0 (greedy), filtered claimed tokens (far in the tail
-and just outside the filter boundary, scored by the boundary-aware margin of scoring.h) and V not
+and just outside the filter boundary; margins by the boundary-aware definition of scoring.h) and V not
 a multiple of 4 or 256.
 
 Regenerate (needs torch and safetensors, e.g. the venv of tests/data/hf/README.md):
@@ -99,6 +99,28 @@ def log_ndtr(x):
         + math.log(1 - 1 / x**2 + 3 / x**4 - 15 / x**6))
 
 
+def all_margins(l, e, z, kept, T, greedy):
+    """Every column's boundary-aware margin straight from its definition (scoring.h): the entry
+    cost l_b - l_i of a filtered i, and for each kept rival j above i's perturbed logit the cheaper
+    of beating it (z_j - z'_i) and dropping it out of the filter (l_j - l_d)."""
+    inf = float("inf")
+    finite = torch.isfinite(l)
+    filtered = (~kept) & finite
+    lb = l[kept].min()
+    ld = l[filtered].max() if bool(filtered.any()) else torch.tensor(NEG_INF)
+    zp = torch.where(kept, z, l + (0.0 if greedy else T) * (-torch.log(e)))
+    zk, removal = z[kept], l[kept] - ld
+    out = torch.full_like(l, inf)
+    for i in range(l.shape[0]):
+        if not bool(finite[i]):
+            continue
+        entry = 0.0 if bool(kept[i]) else float(lb - l[i])
+        above = zk > zp[i]
+        rival = float(torch.minimum(zk[above] - zp[i], removal[above]).max()) if bool(above.any()) else 0.0
+        out[i] = max(entry, rival)
+    return out
+
+
 def score_token(l, e, y, c):
     V = l.shape[0]
     greedy = c["temperature"] < 1e-5
@@ -114,13 +136,7 @@ def score_token(l, e, y, c):
         ratio = torch.where(kept, pi / e, torch.tensor(NEG_INF))
     zc = z.max()
     comp = int((z == zc).nonzero()[0])
-    gap = zc - z
-    if not greedy:
-        # Boundary-aware margin of a filtered token (scoring.h): it must first get l_b - l_i
-        # logits up to the smallest kept logit l_b, then beat the winner with its own noise.
-        lb = l[kept].min()
-        outside = torch.maximum(zc - (l + c["temperature"] * (-torch.log(e))), lb - l)
-        gap = torch.where(kept, gap, outside)
+    gap = all_margins(l, e, z, kept, c["temperature"], greedy)
     margin = float(gap[y])
     rank = int((l > l[y]).sum())
     gumbel_rank = int((ratio > ratio[y]).sum()) if bool(kept[y]) else -1
