@@ -88,7 +88,53 @@ std::vector<Candidate> apply_chain(std::vector<Candidate> c, const SamplerParams
   return c;
 }
 
+// One row's draw as llama.cpp makes it: the chain's candidates in their final order, their
+// max-subtracted masses, the uniform (if drawn) and the chosen id (-1 when nothing is left).
+struct IptDraw {
+  std::vector<Candidate> candidates;
+  std::vector<double> mass;
+  double total = 0.0, u = 0.0;
+  bool drew = false;
+  std::int64_t chosen = -1;
+};
+
+IptDraw ipt_draw(const at::Tensor& row, const SamplerParams& params, std::int64_t vocab_begin, std::int64_t vocab_size,
+                 bool single_draw, const std::function<double()>& next_uniform, Communicator& comm) {
+  IptDraw d;
+  d.candidates = apply_chain(gather_candidates(row, params.top_k, vocab_begin, vocab_size, comm), params);
+  const std::vector<Candidate>& c = d.candidates;
+  // The draw: skipped for a single candidate unless the engine always draws.
+  if (c.size() > 1 || single_draw) {
+    d.u = next_uniform();
+    d.drew = true;
+  }
+  // Probabilities in the current order (max-subtracted, double running sum): the first running
+  // sum >= u * total picks the token.
+  const float max_l = c.empty() ? 0.0f : std::max_element(c.begin(), c.end(), [](const Candidate& a, const Candidate& b) {
+                                            return a.logit < b.logit;
+                                          })->logit;
+  d.mass.resize(c.size());
+  for (std::size_t i = 0; i < c.size(); ++i) d.total += d.mass[i] = std::exp(static_cast<double>(c[i].logit - max_l));
+  if (c.size() == 1) d.chosen = c.front().id;
+  double running = 0.0;
+  for (std::size_t i = 0; i < c.size() && c.size() > 1; ++i) {
+    running += d.mass[i];
+    if (running >= d.u * d.total) {
+      d.chosen = c[i].id;
+      break;
+    }
+  }
+  if (d.chosen < 0 && !c.empty()) d.chosen = c.back().id;  // u * total beyond the rounded sum
+  return d;
+}
+
 }  // namespace
+
+std::int64_t sample_ipt_row(const at::Tensor& row, const SamplerParams& params, std::int64_t vocab_begin,
+                            std::int64_t vocab_size, bool single_draw, const std::function<double()>& next_uniform,
+                            Communicator& comm) {
+  return ipt_draw(row, params, vocab_begin, vocab_size, single_draw, next_uniform, comm).chosen;
+}
 
 IptScoreBatch score_ipt_rows(const at::Tensor& logits, const at::Tensor& claimed, const SamplerParams& params,
                              std::int64_t vocab_begin, std::int64_t vocab_size, bool single_draw,
@@ -110,41 +156,26 @@ IptScoreBatch score_ipt_rows(const at::Tensor& logits, const at::Tensor& claimed
 
   for (std::int64_t r = 0; r < n; ++r) {
     const std::int64_t y = claimed[r].item<std::int64_t>();
-    std::vector<Candidate> c = apply_chain(gather_candidates(logits[r], params.top_k, vocab_begin, vocab_size, comm), params);
-    // The draw: skipped for a single candidate unless the engine always draws.
-    double u = 0.0;
-    if (c.size() > 1 || single_draw) {
-      u = next_uniform();
-      out.drew[r] = true;
-    }
-    // Probabilities in the current order (max-subtracted, double running sum) and the CDF.
-    const float max_l = c.empty() ? 0.0f : std::max_element(c.begin(), c.end(), [](const Candidate& a, const Candidate& b) {
-                                              return a.logit < b.logit;
-                                            })->logit;
-    std::vector<double> mass(c.size());
-    double total = 0.0;
-    for (std::size_t i = 0; i < c.size(); ++i) total += mass[i] = std::exp(static_cast<double>(c[i].logit - max_l));
-    std::int64_t chosen = c.empty() ? -1 : c.back().id;
+    const IptDraw draw = ipt_draw(logits[r], params, vocab_begin, vocab_size, single_draw, next_uniform, comm);
+    const std::vector<Candidate>& c = draw.candidates;
+    const double u = draw.u, total = draw.total;
+    out.drew[r] = draw.drew;
     double running = 0.0, a_y = 0.0, b_y = 0.0;
-    bool found = false, chose = false;
+    bool found = false;
     std::vector<std::pair<double, double>> interval(c.size());
     for (std::size_t i = 0; i < c.size(); ++i) {
       const double a = running / total;
-      running += mass[i];
+      running += draw.mass[i];
       const double b = running / total;
       interval[i] = {a, b};
-      if (!chose && c.size() > 1 && running >= u * total) {
-        chosen = c[i].id;
-        chose = true;
-      }
       if (c[i].id == y) {
         a_y = a;
         b_y = b;
         found = true;
-        out.prob[r] = static_cast<float>(mass[i] / total);
+        out.prob[r] = static_cast<float>(draw.mass[i] / total);
       }
     }
-    if (c.size() == 1) chosen = c.front().id;
+    const std::int64_t chosen = draw.chosen;
     out.exact[r] = chosen == y;
     const double distance = !found ? INFINITY : std::max({a_y - u, u - b_y, 0.0});
     out.distance[r] = distance;

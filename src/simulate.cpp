@@ -18,6 +18,7 @@
 #include "fssl/error.h"
 #include "fssl/log.h"
 #include "fssl/model.h"
+#include "fssl/scoring_ipt.h"
 #include "fssl/sampler_profile.h"
 #include "simulate_decode.h"
 #include "simulate_server.h"
@@ -28,9 +29,8 @@ namespace {
 
 void check_options(const SimulateOptions& o, const SamplerProfile& profile) {
   const SamplerParams& p = o.params;
-  FSSL_CHECK(profile.gumbel_max(), ConfigError,
-             "simulate: profile '{}' (an inverse-CDF sampler) is not simulated yet; use fssl-philox, vllm-cuda or "
-             "hf-torch-cpu",
+  FSSL_CHECK(profile.gumbel_max() || o.adversary != "admissible-stego", ConfigError,
+             "simulate: admissible-stego chooses among Gumbel-max margins; profile '{}' samples by inverse CDF",
              o.profile);
   FSSL_CHECK(p.temperature >= 0.0f && p.top_k >= 0 && p.top_p > 0.0f && p.top_p <= 1.0f && p.min_p >= 0.0f &&
                  p.min_p <= 1.0f,
@@ -73,25 +73,38 @@ std::vector<std::int64_t> sample_step(Server& server, std::vector<Message>& batc
   const std::int64_t vocab = model.config().vocab_size, begin = model.vocab_shard_begin();
   const std::int64_t valid = model.vocab_shard_valid(), padded = model.vocab_shard_size();
   std::vector<at::Tensor> noise_rows, wrong_rows, extra;
+  const Message& first = batch[active.front()];  // one profile kind and parameter set per run
+  const bool gumbel = first.profile.gumbel_max();
   for (std::size_t k : active) {
     const Message& m = batch[k];
     const auto step = static_cast<std::int64_t>(m.record.output.size());
-    noise_rows.push_back(profile_noise_rows(m.profile, m.record.seed, vocab, step, 1, begin, valid, padded));
-    if (server.bug == BugMode::kWrongSeed) {
+    if (gumbel) noise_rows.push_back(profile_noise_rows(m.profile, m.record.seed, vocab, step, 1, begin, valid, padded));
+    if (gumbel && server.bug == BugMode::kWrongSeed) {
       wrong_rows.push_back(profile_noise_rows(m.profile, m.record.seed + 1, vocab, step, 1, begin, valid, padded));
     }
     if (o.logit_noise > 0.0) extra.push_back(logit_noise_row(o, first_message + k, step, vocab, begin, valid, padded));
   }
   const at::Tensor logits = extra.empty() ? clean : clean + at::stack(extra);
-  const at::Tensor noise = at::cat(noise_rows);
-  const at::Tensor server_noise = wrong_rows.empty() ? noise : at::cat(wrong_rows);
-  const Message& first = batch[active.front()];  // one profile kind and parameter set per run
   SamplerParams params = first.params;
   if (server.bug == BugMode::kWrongTemperature) params.temperature *= 1.1f;
-  const at::Tensor sampled =
-      sample_gumbel_rows(logits, server_noise, params, begin, model.communicator(), first.profile.server_rule(),
-                         profile_decision_gumbel(first.profile, server_noise, params));
-  std::vector<std::int64_t> tokens(sampled.data_ptr<std::int64_t>(), sampled.data_ptr<std::int64_t>() + sampled.numel());
+  std::vector<std::int64_t> tokens;
+  at::Tensor noise;
+  if (gumbel) {
+    noise = at::cat(noise_rows);
+    const at::Tensor server_noise = wrong_rows.empty() ? noise : at::cat(wrong_rows);
+    const at::Tensor sampled =
+        sample_gumbel_rows(logits, server_noise, params, begin, model.communicator(), first.profile.server_rule(),
+                           profile_decision_gumbel(first.profile, server_noise, params));
+    tokens.assign(sampled.data_ptr<std::int64_t>(), sampled.data_ptr<std::int64_t>() + sampled.numel());
+  } else {
+    // llama.cpp's dist sampler, one row at a time from each message's own stream.
+    for (std::size_t a = 0; a < active.size(); ++a) {
+      Message& m = batch[active[a]];
+      tokens.push_back(sample_ipt_row(logits[static_cast<std::int64_t>(a)], params, begin, vocab,
+                                      m.profile.single_draw != 0, [&] { return m.uniforms->next(); },
+                                      model.communicator()));
+    }
+  }
   if (server.bug == BugMode::kBuggyProcessor) buggy_processor_step(server, batch, active, logits, tokens);
   if (server.adversary != Adversary::kNone) adversary_step(server, batch, active, clean, noise, tokens);
   return tokens;
@@ -218,6 +231,12 @@ SimulateSummary simulate(const SimulateOptions& o, Communicator& comm) {
                           o.params.min_p};
       m.profile = SamplerProfile::parse(m.record.sampler.profile);
       m.params = profile_params(m.profile, m.record.sampler);
+      if (!m.profile.gumbel_max()) {
+        // llama.cpp seeds its dist stream with 32 bits: log those, as the server would.
+        m.record.seed &= 0xFFFFFFFFull;
+        const std::uint64_t effective = m.record.seed + (bug == BugMode::kWrongSeed ? 1 : 0);
+        m.uniforms.emplace(static_cast<std::uint32_t>(effective));
+      }
       m.record.model = info;
       m.record.server = o.server_prefix + "-" + std::to_string(m.index % static_cast<std::uint64_t>(o.n_servers));
       m.record.timestamp_us = o.start_time_us + static_cast<std::int64_t>(m.index) * 1000000;

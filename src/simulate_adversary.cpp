@@ -16,7 +16,8 @@ void adversary_step(Server& server, std::vector<Message>& batch, const std::vect
   }
   if (rows.empty()) return;  // the same on every rank: adversarial is drawn from the run seed
   const at::Tensor index = at::tensor(rows, at::kLong);
-  const at::Tensor logits = clean_logits.index_select(0, index), rows_noise = noise.index_select(0, index);
+  const at::Tensor logits = clean_logits.index_select(0, index);
+  const at::Tensor rows_noise = noise.defined() ? noise.index_select(0, index) : at::Tensor();  // none: inverse CDF
   const SamplerProfile& profile = batch[active[static_cast<std::size_t>(rows.front())]].profile;
   const SamplerParams& params = batch[active[static_cast<std::size_t>(rows.front())]].params;
   // Candidates of each row in the order bits index them, and how many bits each row embeds.

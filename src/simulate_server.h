@@ -10,6 +10,7 @@
 
 #include "fssl/archive.h"
 #include "fssl/model.h"
+#include "fssl/noise.h"
 #include "fssl/sampler_profile.h"
 #include "fssl/simulate.h"
 #include "fssl/stego.h"
@@ -29,6 +30,7 @@ struct Message {
   std::vector<std::int64_t> positions;  // output positions that carry payload bits
   std::vector<int> bits_at;             // ... and how many each
   std::vector<std::int64_t> forced;     // positions a buggy processor replaced
+  std::optional<LlamacppUniformStream> uniforms;  // llamacpp-dist: the message's dist stream
 };
 
 struct Server {
@@ -42,7 +44,8 @@ struct Server {
 
 // Replaces the tokens of adversarial messages among `active` (tokens[a] belongs to active[a]) by
 // payload-carrying ones, chosen from the clean logits (before injected noise) and the honest noise
-// of the logged seed. Collective over the model's communicator.
+// of the logged seed (undefined for inverse-CDF profiles, which admissible-stego refuses).
+// Collective over the model's communicator.
 void adversary_step(Server& server, std::vector<Message>& batch, const std::vector<std::size_t>& active,
                     const at::Tensor& clean_logits, const at::Tensor& noise, std::vector<std::int64_t>& tokens);
 

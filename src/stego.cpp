@@ -92,7 +92,7 @@ std::vector<std::vector<std::int64_t>> admissible_sets(const at::Tensor& logits,
   const at::Tensor ids = (at::arange(vp, at::kLong) + vocab_begin).expand({n, vp});
   const GumbelDecision d = gumbel_decision(logits, noise, gumbel, ids, params, ServerRule::kMaxPerturbedLogit, comm);
   const MarginModel margins(logits, d, params.temperature, comm);
-  const at::Tensor inside = gather_vocabulary(margins.admissible(delta, margins.rival_floor(delta)), comm);
+  const at::Tensor inside = gather_vocabulary(margins.admissible(delta, margins.rival_floor(delta)).to(at::kByte), comm);
   const at::Tensor perturbed = gather_vocabulary(margins.perturbed(), comm);
   std::vector<std::vector<std::int64_t>> sets(static_cast<std::size_t>(n));
   for (std::int64_t r = 0; r < n; ++r) {

@@ -66,11 +66,14 @@ TEST_F(Adversaries, TopkStegoIsFlaggedAtEveryWidth) {
       EXPECT_EQ(m.truth["bits"].get<std::int64_t>(), b * m.tokens());
     }
     const double rate = detection_rate(scored, honest_max);
+    const double per = 100.0 / static_cast<double>(tokens);
     std::printf("topk-stego b=%d: detection %.0f %%, suspicious %.1f %%, dangerous %.1f %% of tokens\n", b, 100.0 * rate,
-                100.0 * suspicious / tokens, 100.0 * dangerous / tokens);
+                per * static_cast<double>(suspicious), per * static_cast<double>(dangerous));
     EXPECT_EQ(rate, 1.0) << "b = " << b;
     // Choices among the top 2^b <= R + 1 tokens stay within the raw-rank cutoff: suspicious only.
-    if ((1 << b) <= ScoreConfig{}.rank_cutoff + 1) EXPECT_EQ(dangerous, 0) << "b = " << b;
+    if ((1 << b) <= ScoreConfig{}.rank_cutoff + 1) {
+      EXPECT_EQ(dangerous, 0) << "b = " << b;
+    }
   }
 }
 
@@ -118,7 +121,8 @@ TEST_F(Adversaries, AdmissibleStegoStaysWithinTheBoundAndItsReceiverDecodesThePa
   std::printf("admissible-stego delta=%.1f: %lld bits embedded in %lld tokens (%.3f bits/token), the verifier's sets "
               "allow %.1f; %.2f %% of its tokens safe\n",
               s.stego_margin, static_cast<long long>(embedded), static_cast<long long>(tokens),
-              static_cast<double>(embedded) / tokens, allowed, 100.0 * safe / tokens);
+              static_cast<double>(embedded) / static_cast<double>(tokens), allowed,
+              100.0 * static_cast<double>(safe) / static_cast<double>(tokens));
   // A token outside its admissible set is not this adversary's: the receiver refuses it.
   LogRecord forged = scored.front().record;
   forged.output.back() = static_cast<std::int32_t>((forged.output.back() + 2048) % 4096);

@@ -28,10 +28,13 @@ struct ScoredMessage {
   LogRecord record;
   MessageScores scores;
   nlohmann::json truth;  // the sidecar line (empty object if none)
-  std::int64_t tokens() const { return scores.scores.exact.numel(); }
-  std::int64_t count_tier(TokenTier t) const { return scores.scores.tier.eq(static_cast<int>(t)).sum().item<std::int64_t>(); }
+  // Exact match and tier exist for both score kinds (Gumbel-max margin, llama.cpp IPT-LS).
+  const at::Tensor& exact_tensor() const { return scores.inverse_cdf ? scores.ipt_scores.exact : scores.scores.exact; }
+  const at::Tensor& tier_tensor() const { return scores.inverse_cdf ? scores.ipt_scores.tier : scores.scores.tier; }
+  std::int64_t tokens() const { return exact_tensor().numel(); }
+  std::int64_t count_tier(TokenTier t) const { return tier_tensor().eq(static_cast<int>(t)).sum().item<std::int64_t>(); }
   std::int64_t non_safe() const { return tokens() - count_tier(TokenTier::kSafe); }
-  std::int64_t exact() const { return scores.scores.exact.sum().item<std::int64_t>(); }
+  std::int64_t exact() const { return exact_tensor().sum().item<std::int64_t>(); }
   // DiFR's per-message feature: the mean margin, each clipped at `clip`.
   double mean_clipped_margin(double clip = 5.0) const {
     return scores.scores.margin.clamp_max(clip).to(at::kDouble).mean().item<double>();
@@ -93,9 +96,10 @@ class SimulateFixture : public ::testing::Test {
       safe += m.count_tier(TokenTier::kSafe);
       dangerous += m.count_tier(TokenTier::kDangerous);
     }
+    const double per = 100.0 / static_cast<double>(std::max<std::int64_t>(tokens, 1));
     std::printf("%-28s %3zu messages, %6lld tokens, exact %6.2f %%, safe %6.2f %%, dangerous %lld\n", archive.c_str(),
-                out.size(), static_cast<long long>(tokens), 100.0 * exact / std::max<std::int64_t>(tokens, 1),
-                100.0 * safe / std::max<std::int64_t>(tokens, 1), static_cast<long long>(dangerous));
+                out.size(), static_cast<long long>(tokens), per * static_cast<double>(exact),
+                per * static_cast<double>(safe), static_cast<long long>(dangerous));
     return out;
   }
 

@@ -3,32 +3,41 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
 
 #include "fssl/archive.h"
 #include "fssl/model_init.h"
 #include "fssl/simulate.h"
+#include "fssl/stego.h"
 #include "fssl/verify.h"
 #include "test_util.h"
 
 namespace fssl {
 namespace {
 
-TEST(SimulateMpi, TensorParallelServerTrafficVerifiesOnOneRank) {
-  MpiComm world;
-  std::unique_ptr<test::TempDir> tmp;
+// A small model in a temp dir rank 0 owns; every rank gets its path.
+std::string shared_model_dir(MpiComm& world, std::unique_ptr<test::TempDir>* tmp) {
   std::string dir;
   if (world.rank() == 0) {
-    tmp = std::make_unique<test::TempDir>();
+    *tmp = std::make_unique<test::TempDir>();
     ModelInitOptions o;
     o.preset = "small";
     o.seed = 8;
-    model_init(o, *tmp / "model");
-    dir = tmp->path();
+    model_init(o, **tmp / "model");
+    dir = (*tmp)->path();
   }
   char path[4096] = {};
   std::strncpy(path, dir.c_str(), sizeof path - 1);
   FSSL_MPI_CHECK(MPI_Bcast(path, sizeof path, MPI_CHAR, 0, world.get()));
-  dir = path;
+  return path;
+}
+
+TEST(SimulateMpi, TensorParallelServerTrafficVerifiesOnOneRank) {
+  MpiComm world;
+  std::unique_ptr<test::TempDir> tmp;
+  const std::string dir = shared_model_dir(world, &tmp);
 
   SimulateOptions s;
   s.model_dir = dir + "/model";
@@ -61,6 +70,42 @@ TEST(SimulateMpi, TensorParallelServerTrafficVerifiesOnOneRank) {
     EXPECT_EQ(dangerous, 0);
   }
   FSSL_MPI_CHECK(MPI_Barrier(world.get()));  // keep the directory until every rank is done
+}
+
+// The admissible-set adversary on a TP server group: its sets span every rank's vocabulary shard,
+// and a receiver on the same group recovers exactly the bits the ground truth says it hid.
+TEST(SimulateMpi, AdmissibleStegoRoundTripsOnATensorParallelServer) {
+  MpiComm world;
+  std::unique_ptr<test::TempDir> tmp;
+  const std::string dir = shared_model_dir(world, &tmp);
+  SimulateOptions s;
+  s.model_dir = dir + "/model";
+  s.archive_dir = dir + "/stego";
+  s.messages = 4;
+  s.max_tokens = 24;
+  s.prompt_log_mean = 3.0;
+  s.params.top_k = 50;
+  s.adversary = "admissible-stego";
+  auto server = comm_mpi(world);
+  const SimulateSummary sum = simulate(s, *server);
+  EXPECT_GT(sum.embedded_bits, 0u);
+  Model receiver = Model::load(s.model_dir, *server, ModelOptions{});
+  std::string weights = s.model_dir + "/model.safetensors";
+  const PayloadBits payload(payload_read(weights, std::size_t{1} << 24, true));
+  ArchiveReader reader = ArchiveReader::open(s.archive_dir);
+  std::ifstream truth(simulate_truth_path(s.archive_dir));
+  std::uint64_t decoded_bits = 0;
+  for (std::uint64_t row = 0; row < reader.manifest().shards[0].n_messages; ++row) {
+    std::string line;
+    ASSERT_TRUE(static_cast<bool>(std::getline(truth, line)));
+    const nlohmann::json t = nlohmann::json::parse(line);
+    const std::vector<bool> bits = admissible_stego_decode(receiver, reader.read({0, row}), s.stego_margin);
+    ASSERT_EQ(bits.size(), t["bits"].get<std::size_t>());
+    for (std::size_t i = 0; i < bits.size(); ++i) ASSERT_EQ(bits[i], payload.bit(t["payload_start"].get<std::uint64_t>() + i));
+    decoded_bits += bits.size();
+  }
+  EXPECT_EQ(decoded_bits, sum.embedded_bits);
+  FSSL_MPI_CHECK(MPI_Barrier(world.get()));
 }
 
 }  // namespace

@@ -49,8 +49,8 @@ TEST_F(Simulate, BenignKnobsKeepHonestTrafficExactAndNeverDangerous) {
   EXPECT_EQ(r.dangerous, 0);
 }
 
-TEST_F(Simulate, EveryGumbelMaxProfileIsReplayable) {
-  for (const std::string profile : {"vllm-cuda:sm_count=132", "hf-torch-cpu"}) {
+TEST_F(Simulate, EveryProfileIsReplayable) {
+  for (const std::string profile : {"vllm-cuda:sm_count=132", "hf-torch-cpu", "llamacpp-dist"}) {
     SimulateOptions s = options(profile.substr(0, 4));
     s.profile = profile;
     s.messages = 6;
@@ -91,6 +91,10 @@ TEST_F(Simulate, StopTokensEndMessagesAndBadOptionsAreRefused) {
 
   SimulateOptions bad = options("bad");
   bad.profile = "llamacpp-dist";
+  bad.adversary = "admissible-stego";  // its sets are Gumbel-max margins
+  EXPECT_THROW(simulate(bad, *comm_), ConfigError);
+  bad = options("bad");
+  bad.adversary = "no-such-adversary";
   EXPECT_THROW(simulate(bad, *comm_), ConfigError);
   bad = options("bad");
   bad.params.top_p = 1.5f;
@@ -135,6 +139,15 @@ TEST_F(Simulate, DISABLED_KnobTable) {
       simulate(s, *comm_);
       score_all(name);
     }
+  }
+  for (const std::string dtype : {"fp32", "bf16"}) {  // llama.cpp's dist sampler, scored by IPT-LS
+    SimulateOptions s = options("llamacpp-" + dtype);
+    s.profile = "llamacpp-dist";
+    s.messages = 64;
+    s.max_tokens = 64;
+    s.dtype = dtype;
+    simulate(s, *comm_);
+    score_all("llamacpp-" + dtype);
   }
 }
 

@@ -56,6 +56,12 @@ IptScoreBatch score_ipt_rows(const at::Tensor& logits, const at::Tensor& claimed
                              const std::function<double()>& next_uniform, const IptConfig& config,
                              Communicator& comm);
 
+// The token llama.cpp's dist sampler emits for one row [Vp] (the chain and draw above; the same
+// code the scorer calls exact), consuming a uniform from `next_uniform` when it draws. Collective.
+std::int64_t sample_ipt_row(const at::Tensor& row, const SamplerParams& params, std::int64_t vocab_begin,
+                            std::int64_t vocab_size, bool single_draw, const std::function<double()>& next_uniform,
+                            Communicator& comm);
+
 // Row-wise concatenation of IPT score batches (in order).
 IptScoreBatch ipt_batch_cat(const std::vector<IptScoreBatch>& parts);
 
