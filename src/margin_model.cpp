@@ -44,16 +44,37 @@ at::Tensor MarginModel::claimed(const at::Tensor& local_y, const at::Tensor& own
   return at::maximum(y[1], rivals);
 }
 
-at::Tensor MarginModel::rival_floor(double delta) const {
-  const at::Tensor removal = raw_ - drop_.unsqueeze(1);
-  at::Tensor strongest = d_.z.masked_fill(removal.le(static_cast<float>(delta)), -kInf).amax(1).contiguous();
+at::Tensor MarginModel::rival_floor(double delta) const { return rival_floors({delta}).select(1, 0); }
+
+at::Tensor MarginModel::rival_floors(const std::vector<double>& ascending) const {
+  const std::int64_t n = raw_.size(0), g = static_cast<std::int64_t>(ascending.size());
+  const at::Tensor t = at::tensor(ascending, at::kDouble).to(at::kFloat);
+  // Rival j stays in M_{t_k} iff its removal cost exceeds t_k, i.e. k < (first k with cost <= t_k):
+  // the largest z per such bucket, then a running max from the top bucket down.
+  const at::Tensor bucket = at::bucketize(raw_ - drop_.unsqueeze(1), t, false, false);  // [n, C] in [0, g]
+  const at::Tensor z = d_.z;                                                             // -inf outside K
+  at::Tensor top = at::full({n, g + 1}, -kInf, at::kFloat).scatter_reduce_(1, bucket, z, "amax", true);
+  // M_k = max over buckets b > k.
+  at::Tensor strongest = std::get<0>(top.flip(1).cummax(1)).flip(1).narrow(1, 1, g).contiguous();
   comm_.all_reduce_max(strongest);
-  return strongest - static_cast<float>(delta);
+  return strongest - t.unsqueeze(0);
 }
 
 at::Tensor MarginModel::admissible(double delta, const at::Tensor& floor) const {
   const at::Tensor entry_ok = kept_.logical_or((boundary_.unsqueeze(1) - raw_).le(static_cast<float>(delta)));
   return perturbed_.ge(floor.unsqueeze(1)).logical_and_(entry_ok).logical_and_(raw_ != -kInf);
+}
+
+at::Tensor MarginModel::admissible_counts(const std::vector<double>& ascending, const at::Tensor& floors) const {
+  const std::int64_t n = raw_.size(0), g = static_cast<std::int64_t>(ascending.size());
+  // First threshold the entry cost allows, and first whose rival floor z' reaches; a column is
+  // admissible from the later of the two on (padding: never).
+  const at::Tensor entry = at::where(kept_, at::zeros_like(raw_), boundary_.unsqueeze(1) - raw_);
+  const at::Tensor by_entry = at::bucketize(entry, at::tensor(ascending, at::kDouble).to(at::kFloat), false, false);
+  const at::Tensor by_rivals = at::searchsorted(floors.neg().contiguous(), perturbed_.neg().contiguous());
+  const at::Tensor bucket = at::maximum(by_entry, by_rivals).masked_fill_(raw_ == -kInf, g);
+  const at::Tensor hist = at::zeros({n, g + 1}, at::kLong).scatter_add_(1, bucket, at::ones_like(bucket));
+  return hist.narrow(1, 0, g).cumsum(1);
 }
 
 }  // namespace fssl

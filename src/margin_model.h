@@ -19,6 +19,8 @@
 #pragma once
 #include <ATen/ATen.h>
 
+#include <vector>
+
 #include "fssl/comm.h"
 #include "gumbel_decision.h"
 
@@ -35,8 +37,14 @@ class MarginModel {
   at::Tensor claimed(const at::Tensor& local_y, const at::Tensor& owned) const;
   // M_delta - delta per row. Collective.
   at::Tensor rival_floor(double delta) const;
+  // [n, g] rival_floor(t_j) for ascending thresholds t, from one bucketing of the kept columns.
+  // Collective.
+  at::Tensor rival_floors(const std::vector<double>& ascending) const;
   // [n, C] bool: columns with Delta_i <= delta, given floor = rival_floor(delta). Local.
   at::Tensor admissible(double delta, const at::Tensor& floor) const;
+  // #{columns here with Delta_i <= t_j} [n, g] for ascending thresholds t with floors [n, g] =
+  // rival_floor(t_j): one bucketing of every column (floors fall as t grows). Local.
+  at::Tensor admissible_counts(const std::vector<double>& ascending, const at::Tensor& floors) const;
 
   const at::Tensor& boundary() const { return boundary_; }  // [n] l_b
   const at::Tensor& drop() const { return drop_; }          // [n] l_d

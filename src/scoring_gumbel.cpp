@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 
 #include "fssl/scoring.h"
 #include "gumbel_decision.h"
@@ -56,18 +57,22 @@ ScoreBatch score_columns(const Columns& cols, const at::Tensor& claimed, const S
   out.prob = claimed_value(d.pi, local_y, owned, comm).clamp_min(0.0);  // -inf: y is not a kept column
   out.logit_rank = logit_rank;
   out.gumbel_rank = global_count(d.ratio > ratio_y.unsqueeze(1), comm).masked_fill(ratio_y == kNegInf, -1);
-  // Admissible-set sizes for the grid and the tier threshold (the last column).
+  // Admissible-set sizes for the grid and the tier threshold (the last column), counted over
+  // ascending thresholds in one bucketing, then put back in configuration order.
   std::vector<double> thresholds = config.margin_grid;
   thresholds.push_back(config.margin_threshold);
-  std::vector<at::Tensor> floors, counts;
-  for (double t : thresholds) {
-    floors.push_back(margins.rival_floor(t));
-    counts.push_back(margins.admissible(t, floors.back()).sum(1, false, at::kLong));
-  }
-  at::Tensor by_threshold = at::stack(counts, 1).contiguous();
-  comm.all_reduce_sum(by_threshold);
-  if (band != nullptr) {
-    by_threshold += band_counts(*band, at::stack(floors, 1), margins.boundary(), params.temperature, thresholds);
+  std::vector<std::size_t> order(thresholds.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return thresholds[a] < thresholds[b]; });
+  std::vector<double> ascending;
+  for (std::size_t j : order) ascending.push_back(thresholds[j]);
+  const at::Tensor floors = margins.rival_floors(ascending);
+  at::Tensor counts = margins.admissible_counts(ascending, floors).contiguous();
+  comm.all_reduce_sum(counts);
+  if (band != nullptr) counts += band_counts(*band, floors, margins.boundary(), params.temperature, ascending);
+  at::Tensor by_threshold = at::empty_like(counts);
+  for (std::size_t j = 0; j < order.size(); ++j) {
+    by_threshold.select(1, static_cast<std::int64_t>(order[j])).copy_(counts.select(1, static_cast<std::int64_t>(j)));
   }
   out.admissible = by_threshold.narrow(1, 0, static_cast<std::int64_t>(config.margin_grid.size())).contiguous();
   const at::Tensor threshold_set = by_threshold.select(1, static_cast<std::int64_t>(config.margin_grid.size())).contiguous();

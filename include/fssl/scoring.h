@@ -4,14 +4,20 @@
 // Per output row with claimed token y, raw logits l, Exp(1) noise E (G = -ln E) and the kept set
 // K of sampler_filter (sampler.h):
 //   z_i = l_i + T * G_i (i in K), -inf otherwise;   c = argmax z (ties: smallest id)
-//   margin      Delta = z_c - z_y in [0, +inf]; +inf iff y not in K           (Token-DiFR margin)
+//   margin      Delta_y, boundary-aware (docs/scoring.md, src/margin_model.h): with
+//               l_b = min_K l, l_d = the largest filtered logit and z'_y = l_y + T G_y,
+//               Delta_y = max(e_y, max_{j in K, z_j > z'_y} min(z_j - z'_y, l_j - l_d)),
+//               e_y = 0 in K, l_b - l_y outside. Without filtering: z_c - z_y (RR, Token-DiFR);
+//               finite for every real token (RR's +inf for filtered y is the special case
+//               l_b - l_y = +inf)
 //   gmls[s]     ln Phi(-Delta / (sqrt(2) sigma_s)) for each configured sigma   (GM-LS, <= ln 1/2)
 //   exact       the server's own choice == y, in float32: argmax_i pi_i / E_i (vLLM, torch
 //               multinomial) or argmax_i z_i (fssl-philox), per ServerRule
 //   prob        pi_y after the filters
 //   logit_rank  #{i : l_i > l_y}                     (raw logits, 0 = top)
 //   gumbel_rank #{i : pi_i / E_i > pi_y / E_y}; -1 when y is filtered (infinite rank)
-//   admissible  |A(delta_j)| = #{i in K : z_c - z_i <= delta_j} for the margin grid
+//   admissible  |A(delta_j)| = #{i : Delta_i <= delta_j} for the margin grid (filtered tokens
+//               included: a token the tier would call safe is always counted)
 //   tier        safe (Delta <= margin_threshold), suspicious (rank <= rank_cutoff), dangerous
 //   bits        log2 |A(margin_threshold)|, log2(rank_cutoff + 1) (conservative, §6), log2 V
 // Greedy rows (T < 1e-5) draw no noise: z = l, c = argmax l, exact = (c == y), and the rest as
@@ -42,7 +48,7 @@ enum class TokenTier : std::uint8_t { kSafe = 0, kSuspicious = 1, kDangerous = 2
 // Scores of n output rows; all tensors on CPU.
 struct ScoreBatch {
   at::Tensor exact;        // [n] bool
-  at::Tensor margin;       // [n] float32, +inf if y filtered
+  at::Tensor margin;       // [n] float32, boundary-aware Delta_y (finite for real tokens)
   at::Tensor gmls;         // [n, n_sigmas] float32
   at::Tensor prob;         // [n] float32
   at::Tensor logit_rank;   // [n] int64
