@@ -171,12 +171,14 @@ class BugModes : public SimulateFixture {
   std::vector<double> honest_;
 };
 
-TEST_F(BugModes, FourBitModelIsSeparatedAndEightBitIsMeasured) {
-  EXPECT_GE(auc_against_honest("quantized-4bit"), 0.99);
+TEST_F(BugModes, FourBitModelIsSeparated) { EXPECT_GE(auc_against_honest("quantized-4bit"), 0.99); }
+
+TEST_F(BugModes, EightBitModelIsMeasuredAndNeverDangerous) {
   // 8-bit rounding moves logits about as much as bf16 does: recorded, not required to separate.
   std::vector<ScoredMessage> eight;
   auc_against_honest("quantized-8bit", &eight);
-  EXPECT_EQ(eight.size(), static_cast<std::size_t>(kMessages));
+  ASSERT_EQ(eight.size(), static_cast<std::size_t>(kMessages));
+  for (const ScoredMessage& m : eight) EXPECT_EQ(m.count_tier(TokenTier::kDangerous), 0);
 }
 
 TEST_F(BugModes, WrongSeedIsSeparated) { EXPECT_GE(auc_against_honest("wrong-seed"), 0.99); }
