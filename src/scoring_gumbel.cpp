@@ -113,9 +113,7 @@ ScoreBatch score_gumbel_chunk(const at::Tensor& logits, const at::Tensor& noise,
                               const ScoreConfig& config, Communicator& comm, ServerRule rule, const at::Tensor& gumbel) {
   const at::Tensor rank = raw_logit_rank(logits, claimed, vocab_begin, comm);
   if (params.filters()) {
-    // Sparse: the kept set is small, so gather it and score it on every rank with a local
-    // communicator; only the raw-logit rank needs every column.
-    // The kept set is small: gather it (and each row's claimed column) onto every rank and score
+    // Sparse when the kept set is small: gather it (and each row's claimed column) onto every rank and score
     // it there with a local communicator; the raw-logit rank and the filtered tokens near the
     // boundary (ShardBand) are counted on the shards.
     at::Tensor picked, key_floor, outside_drop, mark = logits;
