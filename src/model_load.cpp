@@ -120,12 +120,10 @@ Model Model::load(const std::string& dir, Communicator& comm, const ModelOptions
   m->lm_head = c.tie_word_embeddings ? m->embed : vocab_rows(l, "lm_head.weight", *m);
   m->final_norm = l.get("model.norm.weight", {c.hidden_size});
   for (std::int64_t i = 0; i < c.n_layers; ++i) load_layer(l, *m, i);
-  if (options.quantize_bits > 0) {
-    FSSL_CHECK(options.quantize_bits >= 2 && options.quantize_bits <= 16, ConfigError, "quantize: {} bits (2 to 16)",
-               options.quantize_bits);
+  if (options.quantize_bits > 0) {  // quantize_groups refuses bit widths outside [2, 16]
     for (LayerWeights& w : m->layers) {
-      for (at::Tensor* t : {&w.qkv_w, &w.o_w, &w.gate_up_w, &w.down_w}) {
-        *t = quantize_groups(*t, options.quantize_bits, options.quantize_group);
+      for (at::Tensor* weight : {&w.qkv_w, &w.o_w, &w.gate_up_w, &w.down_w}) {
+        *weight = quantize_groups(*weight, options.quantize_bits, options.quantize_group);
       }
     }
   }

@@ -34,18 +34,24 @@ std::string shared_model_dir(MpiComm& world, std::unique_ptr<test::TempDir>* tmp
   return path;
 }
 
+// A top-k 50 server writing dir/archive from dir/model.
+SimulateOptions server_options(const std::string& dir, const std::string& archive, std::uint64_t messages,
+                               std::int64_t max_tokens) {
+  SimulateOptions s;
+  s.model_dir = dir + "/model";
+  s.archive_dir = dir + "/" + archive;
+  s.messages = messages;
+  s.max_tokens = max_tokens;
+  s.prompt_log_mean = 3.0;
+  s.params.top_k = 50;
+  return s;
+}
+
 TEST(SimulateMpi, TensorParallelServerTrafficVerifiesOnOneRank) {
   MpiComm world;
   std::unique_ptr<test::TempDir> tmp;
   const std::string dir = shared_model_dir(world, &tmp);
-
-  SimulateOptions s;
-  s.model_dir = dir + "/model";
-  s.archive_dir = dir + "/archive";
-  s.messages = 8;
-  s.max_tokens = 32;
-  s.prompt_log_mean = 3.0;
-  s.params.top_k = 50;
+  const SimulateOptions s = server_options(dir, "archive", 8, 32);
   auto server = comm_mpi(world);
   const SimulateSummary sum = simulate(s, *server);
   EXPECT_EQ(sum.messages, 8u);  // every rank decoded every message
@@ -78,13 +84,7 @@ TEST(SimulateMpi, AdmissibleStegoRoundTripsOnATensorParallelServer) {
   MpiComm world;
   std::unique_ptr<test::TempDir> tmp;
   const std::string dir = shared_model_dir(world, &tmp);
-  SimulateOptions s;
-  s.model_dir = dir + "/model";
-  s.archive_dir = dir + "/stego";
-  s.messages = 4;
-  s.max_tokens = 24;
-  s.prompt_log_mean = 3.0;
-  s.params.top_k = 50;
+  SimulateOptions s = server_options(dir, "stego", 4, 24);
   s.adversary = "admissible-stego";
   auto server = comm_mpi(world);
   const SimulateSummary sum = simulate(s, *server);
