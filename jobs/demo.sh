@@ -1,26 +1,55 @@
 #!/usr/bin/env bash
 # README command (a): the main job on an embedded default, on one machine.
-# Today: a tiny generated model (fssl model init) and its fingerprint; synthetic fleet logs ->
-# authenticated sharded archive logged against that fingerprint -> inspect -> validate -> a
-# tampered copy that validate must reject, naming the record. Later stages turn this into the
-# full demo audit (simulated traffic, mpirun audit, report).
+# A tiny generated model (fssl model init) serves simulated fleet traffic into an authenticated,
+# sharded archive (fssl simulate): honest servers, plus a steganographic adversary hiding the
+# model's own weights in its token choices on a few messages (ground truth in
+# ARCHIVE.truth.jsonl). The archive is validated, then audited with mpirun: a coordinator and
+# two worker groups replay and score a reproducible sample. The demo checks that the audit
+# flagged exactly the adversary's sampled messages, then shows `validate` naming a tampered record.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/tools/setup.sh"
 fssl="${FSSL_BUILD_DIR:-$root/build}/fssl"
 run="${FSSL_RUN_DIR:-$root/runs/demo-$(date -u +%Y%m%dT%H%M%SZ)}"
+ranks="${FSSL_DEMO_RANKS:-3}"
 mkdir -p "$run"
 echo "# demo: run directory $run"
 
+# One machine: shared memory and loopback only, one thread per rank; root is allowed (platform-notes §5).
+export OMPI_MCA_btl="${OMPI_MCA_btl:-self,vader}" OMPI_MCA_pml="${OMPI_MCA_pml:-ob1}"
+export OMPI_MCA_oob_tcp_if_include="${OMPI_MCA_oob_tcp_if_include:-lo}" OMP_NUM_THREADS=1
+if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+
 "$fssl" model init --arch llama --preset tiny --seed 1 --out "$run/model"
 "$fssl" model inspect "$run/model"
-fingerprint="$("$fssl" model inspect "$run/model" | awk '/^# fingerprint/ {print $4}')"
-/usr/bin/python3 "$root/jobs/demo_traffic.py" --messages 20000 --seed 1 --out "$run/traffic.jsonl"
 "$fssl" archive keygen --out "$run/logger.key"
-"$fssl" archive import "$run/traffic.jsonl" --out "$run/archive" --config "$root/configs/demo-import.ini" \
-  --key "$run/logger.key" --model-fingerprint "$fingerprint"
+"$fssl" simulate --model "$run/model" --out "$run/archive" --key "$run/logger.key" --messages 400 \
+  --shard-messages 100 --max-tokens 32 --servers 4 --seed 1 --threads 1 \
+  --adversary topk-stego --adversary-fraction 0.05
 "$fssl" archive inspect "$run/archive"
 "$fssl" archive validate "$run/archive" --key "$run/logger.key"
+
+echo "# demo: auditing with mpirun -np $ranks (rank 0 coordinates, the others replay and score)"
+status=0
+mpirun --oversubscribe -np "$ranks" "$fssl" audit --config "$root/configs/audit.ini" \
+  --archive "$run/archive" --model "$run/model" --out "$run/audit" --sample 200 --threads 1 || status=$?
+if [ "$status" -ne 3 ]; then
+  echo "# demo: FAILED: the audit should report findings (exit 3) for the adversary's messages (got $status)" >&2
+  exit 1
+fi
+/usr/bin/python3 - "$run/audit" "$run/archive.truth.jsonl" <<'PY'
+import json, sys
+import h5py
+summary = json.load(open(sys.argv[1] + "/summary.json"))
+with h5py.File(sys.argv[1] + "/results.h5", "r") as f:
+    sampled = {int(m) for m in f["messages/message_id"][:]}
+adversarial = {j["message_id"] for j in map(json.loads, open(sys.argv[2])) if j["adversarial"]}
+flagged = {m["message_id"] for m in summary["flagged_messages"]}
+if flagged != sampled & adversarial:
+    sys.exit("# demo: FAILED: flagged %s, adversarial in the sample %s" % (sorted(flagged), sorted(sampled & adversarial)))
+print("# demo: the audit flagged %d of %d sampled messages: exactly the adversary's (ground truth), no honest one"
+      % (len(flagged), len(sampled)))
+PY
 
 echo "# demo: tampering with a copy of the archive"
 cp -r "$run/archive" "$run/archive-tampered"
@@ -31,5 +60,5 @@ if [ "$status" -ne 3 ]; then
   echo "# demo: FAILED: validate should reject the tampered archive with exit code 3 (got $status)" >&2
   exit 1
 fi
-echo "# demo: OK: the intact archive validates, the tampered copy is rejected (exit 3) with the record named"
-echo "# demo: run directory $run"
+echo "# demo: OK: the audit flagged the adversary and nothing else; validate rejects the tampered copy (exit 3)"
+echo "# demo: report $run/audit/summary.json, per-token results $run/audit/results.h5 (docs/results-format.md)"

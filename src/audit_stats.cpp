@@ -1,11 +1,10 @@
 // Exact, order-free audit statistics (audit_stats.h).
 #include "fssl/audit_stats.h"
 
-#include <ATen/ATen.h>
-
 #include <cmath>
 #include <limits>
 
+#include "fssl/audit_result.h"
 #include "fssl/error.h"
 
 namespace fssl {
@@ -31,30 +30,32 @@ AuditStats::AuditStats(const ScoreConfig& config)
   margin_histogram.assign(edges_.size(), 0);
 }
 
-void AuditStats::add_message(const ScoreBatch& s) {
-  const std::int64_t n = s.margin.numel();
-  const float* margin = s.margin.data_ptr<float>();
-  const bool* exact_flag = s.exact.data_ptr<bool>();
-  const std::uint8_t* tier = s.tier.data_ptr<std::uint8_t>();
-  const double* bits = s.bits.data_ptr<double>();
-  const at::Tensor admissible = s.admissible.contiguous();
-  const std::int64_t* a = admissible.data_ptr<std::int64_t>();
+void AuditStats::add_message(const ScoreBatch& s) { add_message(token_scores(s)); }
+
+void AuditStats::add_message(const TokenScores& s) {
+  const auto n = static_cast<std::int64_t>(s.size());
   const auto g = static_cast<std::int64_t>(grid_.size());
+  FSSL_CHECK(s.admissible.size() == static_cast<std::size_t>(n * g), ConfigError,
+             "audit statistics: {} admissible-set sizes for {} tokens and a grid of {}", s.admissible.size(), n, g);
   bool flagged = false;
   for (std::int64_t r = 0; r < n; ++r) {
-    const double m = margin[r];
-    exact += exact_flag[r] ? 1 : 0;
-    tiers[tier[r]] += 1;
-    flagged = flagged || tier[r] != 0;
+    const auto row = static_cast<std::size_t>(r);
+    const double m = s.margin[row];
+    const std::uint8_t tier = s.tier[row];
+    FSSL_CHECK(tier < tiers.size(), ConfigError, "audit statistics: token tier {} out of range", tier);
+    exact += s.exact[row] ? 1 : 0;
+    tiers[tier] += 1;
+    flagged = flagged || tier != 0;
     for (std::int64_t j = 0; j < g; ++j) {
-      margin_over[static_cast<std::size_t>(j)] += m > grid_[static_cast<std::size_t>(j)] ? 1 : 0;
-      const double set = static_cast<double>(std::max<std::int64_t>(a[r * g + j], 1));
-      allowed_bits_fixed[static_cast<std::size_t>(j)] += to_fixed(std::log2(set));
+      const auto jj = static_cast<std::size_t>(j);
+      margin_over[jj] += m > grid_[jj] ? 1 : 0;
+      const double set = static_cast<double>(std::max<std::int64_t>(s.admissible[row * grid_.size() + jj], 1));
+      allowed_bits_fixed[jj] += to_fixed(std::log2(set));
     }
     std::size_t bin = 0;
     while (bin + 1 < edges_.size() && !(m <= edges_[bin])) ++bin;  // first edge >= m; NaN: the last bin
     margin_histogram[bin] += 1;
-    charged_bits_fixed += to_fixed(bits[r]);
+    charged_bits_fixed += to_fixed(s.bits[row]);
   }
   tokens += n;
   messages += 1;

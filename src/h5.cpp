@@ -1,6 +1,7 @@
 // HDF5 wrappers (h5.h): handles, typed datasets, attributes.
 #include "h5.h"
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -198,12 +199,93 @@ void dataset_read_ranges(hid_t dataset, const std::vector<std::pair<hsize_t, hsi
                 ArchiveError, "{}: read of {} elements", describe(dataset), total);
 }
 
+namespace {
+
+// HDF5 requires 1 <= chunk <= extent on fixed dimensions, so an empty dataset cannot be chunked.
+Handle dataset_create_fixed(hid_t loc, const std::string& name, hid_t type, const std::vector<hsize_t>& dims,
+                            const ChunkedLayout* layout) {
+  FSSL_ASSERT(dims.size() == 1 || dims.size() == 2);
+  hsize_t n = 1;
+  for (hsize_t d : dims) n *= d;
+  const int rank = static_cast<int>(dims.size());
+  Handle space(FSSL_H5_CHECK(H5Screate_simple(rank, dims.data(), nullptr), ArchiveError, "{}", name));
+  Handle dcpl(FSSL_H5_CHECK(H5Pcreate(H5P_DATASET_CREATE), ArchiveError, "{}", name));
+  if (layout != nullptr && n > 0) {
+    std::vector<hsize_t> chunk = dims;
+    chunk[0] = std::min(dims[0], std::max<hsize_t>(layout->chunk_rows, 1));
+    FSSL_H5_CHECK(H5Pset_chunk(dcpl.id(), rank, chunk.data()), ArchiveError, "{}", name);
+    if (layout->shuffle) FSSL_H5_CHECK(H5Pset_shuffle(dcpl.id()), ArchiveError, "{}", name);
+    if (layout->deflate_level > 0) {
+      FSSL_H5_CHECK(H5Pset_deflate(dcpl.id(), static_cast<unsigned>(layout->deflate_level)), ArchiveError, "{}",
+                    name);
+    }
+  }
+  return Handle(FSSL_H5_CHECK(H5Dcreate2(loc, name.c_str(), type, space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
+                              ArchiveError, "{}: creating dataset {}", describe(loc), name));
+}
+
+Handle vlen_utf8_type() {
+  Handle type(FSSL_H5_CHECK(H5Tcopy(H5T_C_S1), ArchiveError, "string type"));
+  FSSL_H5_CHECK(H5Tset_size(type.id(), H5T_VARIABLE), ArchiveError, "string type");
+  FSSL_H5_CHECK(H5Tset_cset(type.id(), H5T_CSET_UTF8), ArchiveError, "string type");
+  return type;
+}
+
+}  // namespace
+
+template <typename T>
+Handle dataset_write_array(hid_t loc, const std::string& name, const std::vector<hsize_t>& dims, const T* data,
+                           const ChunkedLayout& layout) {
+  Handle dataset = dataset_create_fixed(loc, name, file_type<T>(), dims, &layout);
+  hsize_t n = 1;
+  for (hsize_t d : dims) n *= d;
+  if (n > 0) {
+    FSSL_H5_CHECK(H5Dwrite(dataset.id(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data), ArchiveError,
+                  "{}: write", describe(dataset.id()));
+  }
+  return dataset;
+}
+
+Handle dataset_write_strings(hid_t loc, const std::string& name, const std::vector<std::string>& values) {
+  Handle type = vlen_utf8_type();
+  // Contiguous: filters on a variable-length dataset would compress only the heap references.
+  Handle dataset = dataset_create_fixed(loc, name, type.id(), {values.size()}, nullptr);
+  std::vector<const char*> ptrs;
+  ptrs.reserve(values.size());
+  for (const std::string& v : values) ptrs.push_back(v.c_str());
+  if (!ptrs.empty()) {
+    FSSL_H5_CHECK(H5Dwrite(dataset.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), ArchiveError,
+                  "{}: write", describe(dataset.id()));
+  }
+  return dataset;
+}
+
+void attribute_write_uint64(hid_t obj, const std::string& name, std::uint64_t value) {
+  // Not attribute_write_int: an int64 source would clip values >= 2^63 to 0 in the conversion.
+  Handle space(FSSL_H5_CHECK(H5Screate(H5S_SCALAR), ArchiveError, "attribute {}", name));
+  Handle attr(FSSL_H5_CHECK(H5Acreate2(obj, name.c_str(), H5T_STD_U64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT),
+                            ArchiveError, "creating attribute {}", name));
+  FSSL_H5_CHECK(H5Awrite(attr.id(), H5T_NATIVE_UINT64, &value), ArchiveError, "writing attribute {}", name);
+}
+
+void attribute_write_doubles(hid_t obj, const std::string& name, const std::vector<double>& values) {
+  hsize_t dims = values.size();
+  Handle space(FSSL_H5_CHECK(H5Screate_simple(1, &dims, nullptr), ArchiveError, "attribute {}", name));
+  Handle attr(FSSL_H5_CHECK(H5Acreate2(obj, name.c_str(), H5T_IEEE_F64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT),
+                            ArchiveError, "creating attribute {}", name));
+  if (!values.empty()) {
+    FSSL_H5_CHECK(H5Awrite(attr.id(), H5T_NATIVE_DOUBLE, values.data()), ArchiveError, "writing attribute {}", name);
+  }
+}
+
 #define FSSL_H5_INSTANTIATE(T)                                                                          \
   template Handle dataset_create_extendible<T>(hid_t, const std::string&, hsize_t, const ChunkedLayout&); \
   template void dataset_append<T>(hid_t, const T*, hsize_t);                                            \
   template std::vector<T> dataset_read_all<T>(hid_t);                                                   \
   template void dataset_read_range<T>(hid_t, hsize_t, hsize_t, T*);                                     \
-  template void dataset_read_ranges<T>(hid_t, const std::vector<std::pair<hsize_t, hsize_t>>&, T*);
+  template void dataset_read_ranges<T>(hid_t, const std::vector<std::pair<hsize_t, hsize_t>>&, T*);     \
+  template Handle dataset_write_array<T>(hid_t, const std::string&, const std::vector<hsize_t>&,        \
+                                         const T*, const ChunkedLayout&);
 FSSL_H5_INSTANTIATE(std::int32_t)
 FSSL_H5_INSTANTIATE(std::int64_t)
 FSSL_H5_INSTANTIATE(std::uint8_t)

@@ -89,6 +89,15 @@ Handle dataset_create_extendible(hid_t loc, const std::string& name, hsize_t inn
 template <typename T>
 void dataset_append(hid_t dataset, const T* data, hsize_t n_rows);
 
+// A new fixed-shape dataset `name` of shape `dims` (rank 1 or 2, extents may be 0) holding `data`
+// (product(dims) elements, row-major), written in one call. Non-empty datasets are chunked along
+// dim 0 (at most layout.chunk_rows rows) and filtered per `layout`; empty ones are contiguous.
+template <typename T>
+Handle dataset_write_array(hid_t loc, const std::string& name, const std::vector<hsize_t>& dims, const T* data,
+                           const ChunkedLayout& layout);
+// A new 1-D dataset [n] of variable-length UTF-8 strings (h5py: `ds.asstr()[...]` gives str).
+Handle dataset_write_strings(hid_t loc, const std::string& name, const std::vector<std::string>& values);
+
 // Shape of a dataset (rank 1 or 2).
 std::vector<hsize_t> dataset_shape(hid_t dataset);
 // Reads the whole dataset, converting to T.
@@ -108,6 +117,9 @@ std::string attribute_read_string(hid_t obj, const std::string& name);  // vlen 
 // Writes a scalar integer attribute stored as `file_type` (e.g. H5T_STD_I32LE).
 void attribute_write_int(hid_t obj, const std::string& name, std::int64_t value, hid_t file_type);
 std::int64_t attribute_read_int64(hid_t obj, const std::string& name);  // any integer type
+void attribute_write_uint64(hid_t obj, const std::string& name, std::uint64_t value);  // scalar u64
+// A 1-D float64 attribute [n]; n may be 0 (h5py reads an empty array).
+void attribute_write_doubles(hid_t obj, const std::string& name, const std::vector<double>& values);
 void attribute_write_bytes(hid_t obj, const std::string& name, const std::uint8_t* data, std::size_t n);
 std::vector<std::uint8_t> attribute_read_bytes(hid_t obj, const std::string& name);
 

@@ -1,5 +1,7 @@
 // fssl entry point: runs the command line, converts exceptions to exit codes, and aborts MPI
 // (when some command initialised it) so that no rank is left waiting in a collective.
+#include <c10/util/Exception.h>
+
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -10,7 +12,24 @@
 #include "fssl/log.h"
 #include "fssl/mpi.h"
 
+namespace {
+
+// libtorch warns through glog-style stderr lines; fssl routes them through its own log, and drops
+// the "API is in beta" notices of operators it uses deliberately (scatter_reduce), which every
+// worker rank would otherwise print once per run.
+class TorchWarnings : public c10::WarningHandler {
+ public:
+  void process(const c10::SourceLocation&, const std::string& msg, const bool) override {
+    if (msg.find("is in beta") != std::string::npos) return;
+    FSSL_LOG_WARN("libtorch: %s", msg.c_str());
+  }
+};
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  static TorchWarnings torch_warnings;
+  c10::Warning::set_warning_handler(&torch_warnings);
   int code = fssl::kExitInternal;
   try {
     code = fssl::cli_run(std::vector<std::string>(argv + 1, argv + argc));

@@ -40,19 +40,14 @@ std::string verify_check(const Model& model, const LogRecord& r) {
   return "";
 }
 
-MessageScores verify_message(Model& model, const LogRecord& r, const ScoreConfig& config, const IptConfig& ipt_config) {
+namespace {
+
+// Scores one verifiable message from its output rows' hidden states [n_output, hidden].
+MessageScores score_message(Model& model, const LogRecord& r, const at::Tensor& hidden, const ScoreConfig& config,
+                            const IptConfig& ipt_config) {
   MessageScores out;
-  out.unverifiable_reason = verify_check(model, r);
-  if (!out.unverifiable_reason.empty()) return out;
   const SamplerProfile profile = SamplerProfile::parse(r.sampler.profile);
-  const std::int64_t n_prompt = static_cast<std::int64_t>(r.prompt.size());
   const std::int64_t n_output = static_cast<std::int64_t>(r.output.size());
-  std::vector<std::int64_t> ids(r.prompt.begin(), r.prompt.end());
-  ids.insert(ids.end(), r.output.begin(), r.output.end());
-  at::Tensor tokens = at::tensor(ids, at::kLong);
-  at::NoGradGuard no_grad;
-  // Output token j is predicted by the row of position n_prompt + j - 1 (teacher forcing).
-  at::Tensor hidden = model.forward_hidden(tokens, {{0, n_prompt + n_output, nullptr}}).narrow(0, n_prompt - 1, n_output);
   at::Tensor claimed = at::tensor(std::vector<std::int64_t>(r.output.begin(), r.output.end()), at::kLong);
   const SamplerParams params = profile_params(profile, r.sampler);
   out.verifiable = true;
@@ -85,6 +80,42 @@ MessageScores verify_message(Model& model, const LogRecord& r, const ScoreConfig
   }
   out.scores = score_batch_cat(parts);
   return out;
+}
+
+}  // namespace
+
+std::vector<MessageScores> verify_messages(Model& model, const std::vector<LogRecord>& records,
+                                           const ScoreConfig& config, const IptConfig& ipt_config) {
+  std::vector<MessageScores> out(records.size());
+  std::vector<std::int64_t> ids;
+  std::vector<Segment> segments;
+  std::vector<std::size_t> packed;  // records in the packed batch, in segment order
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const LogRecord& r = records[i];
+    out[i].unverifiable_reason = verify_check(model, r);
+    if (!out[i].unverifiable_reason.empty()) continue;
+    const auto start = static_cast<std::int64_t>(ids.size());
+    ids.insert(ids.end(), r.prompt.begin(), r.prompt.end());
+    ids.insert(ids.end(), r.output.begin(), r.output.end());
+    segments.push_back({start, static_cast<std::int64_t>(ids.size()) - start, nullptr});
+    packed.push_back(i);
+  }
+  if (packed.empty()) return out;
+  at::NoGradGuard no_grad;
+  // One packed prefill for the whole batch: segments attend only within themselves (model.h).
+  const at::Tensor hidden = model.forward_hidden(at::tensor(ids, at::kLong), segments);
+  for (std::size_t k = 0; k < packed.size(); ++k) {
+    const LogRecord& r = records[packed[k]];
+    const auto n_prompt = static_cast<std::int64_t>(r.prompt.size());
+    // Output token j is predicted by the row of position n_prompt + j - 1 (teacher forcing).
+    const at::Tensor rows = hidden.narrow(0, segments[k].start + n_prompt - 1, static_cast<std::int64_t>(r.output.size()));
+    out[packed[k]] = score_message(model, r, rows, config, ipt_config);
+  }
+  return out;
+}
+
+MessageScores verify_message(Model& model, const LogRecord& r, const ScoreConfig& config, const IptConfig& ipt_config) {
+  return std::move(verify_messages(model, {r}, config, ipt_config).front());
 }
 
 }  // namespace fssl

@@ -40,10 +40,37 @@ TEST(AuditSchedule, QueueCutsBatchesByTokenBudgetInPlanOrder) {
   }
   EXPECT_EQ(seen, plan.messages);
   EXPECT_FALSE(q.finished());
-  for (std::uint64_t id = 0; id < q.handed_out(); ++id) q.complete(id);
+  for (std::uint64_t id = 0; id < q.cut(); ++id) q.complete(id);
   EXPECT_TRUE(q.finished());
   EXPECT_THROW(q.complete(0), CommError);
-  EXPECT_THROW(q.complete(q.handed_out()), CommError);
+  EXPECT_THROW(q.complete(q.cut()), CommError);
+}
+
+TEST(AuditSchedule, ResumedQueueSkipsJournaledBatchesWithTheSameCuts) {
+  const Manifest m = manifest_of({100, 100}, {10, 300});
+  const AuditPlan plan = audit_plan(m, {5, 60, 0.0});
+  WorkQueue full(plan, m, 100);
+  std::vector<WorkBatch> all;
+  while (auto b = full.next()) all.push_back(*b);
+  ASSERT_GT(all.size(), 4u);
+  WorkQueue resumed(plan, m, 100);
+  resumed.skip({1, 3});
+  std::vector<std::uint64_t> ids;
+  while (auto b = resumed.next()) {
+    ids.push_back(b->id);
+    EXPECT_EQ(b->messages, all[b->id].messages) << "batch " << b->id;
+    resumed.complete(b->id);
+  }
+  EXPECT_EQ(ids.size(), all.size() - 2);
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), 1u) + std::count(ids.begin(), ids.end(), 3u), 0);
+  EXPECT_TRUE(resumed.finished());
+
+  WorkQueue closed(plan, m, 100);
+  ASSERT_TRUE(closed.next().has_value());
+  closed.close();
+  EXPECT_FALSE(closed.next().has_value());
+  closed.complete(0);
+  EXPECT_FALSE(closed.finished());  // work was left: the audit is incomplete, not done
 }
 
 void run_schedule(int tp) {
@@ -55,22 +82,28 @@ void run_schedule(int tp) {
   if (world.rank() == 0) {
     WorkQueue q(plan, m, 120);
     std::map<int, int> reports;
-    serve_work(world, layout, q, [&](int leader, std::uint64_t) { ++reports[leader]; });
+    serve_work(world, layout, q, [&](int leader, std::optional<std::uint64_t> done, std::vector<std::uint8_t> payload) {
+      if (!done) return;
+      ++reports[leader];
+      EXPECT_EQ(payload, std::vector<std::uint8_t>(static_cast<std::size_t>(*done % 7), static_cast<std::uint8_t>(leader)));
+    });
     EXPECT_TRUE(q.finished());
     int total = 0;
     for (const auto& [leader, n] : reports) {
       EXPECT_TRUE(layout.is_leader(leader));
       total += n;
     }
-    EXPECT_EQ(static_cast<std::uint64_t>(total), q.handed_out());
+    EXPECT_EQ(static_cast<std::uint64_t>(total), q.cut());
   } else if (layout.is_leader(world.rank())) {
     std::optional<std::uint64_t> finished;
-    while (auto batch = request_work(world, finished)) {
+    std::vector<std::uint8_t> payload;
+    while (auto batch = request_work(world, finished, payload)) {
       for (const MessageRef& r : batch->messages) {
         mine.push_back(r.shard);
         mine.push_back(static_cast<std::int64_t>(r.row));
       }
       finished = batch->id;
+      payload.assign(static_cast<std::size_t>(batch->id % 7), static_cast<std::uint8_t>(world.rank()));
     }
   }
   // Every planned message reached exactly one leader once.

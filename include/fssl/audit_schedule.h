@@ -28,10 +28,18 @@ class WorkQueue {
  public:
   WorkQueue(const AuditPlan& plan, const Manifest& manifest, std::uint64_t token_budget);
 
+  // Batches a resumed audit already has (from its journal): next() cuts them as before, so batch
+  // ids and contents never depend on the resume, but counts them completed instead of handing
+  // them out. Call before the first next().
+  void skip(const std::vector<std::uint64_t>& done_ids);
+  // Stop handing out work (checkpoint requested, deadline near): next() returns none from now on.
+  void close() { closed_ = true; }
+
   std::optional<WorkBatch> next();           // the next batch, or none left to hand out
   void complete(std::uint64_t id);           // CommError for an id not handed out or completed twice
-  std::uint64_t handed_out() const { return next_id_; }
+  std::uint64_t cut() const { return next_id_; }
   std::uint64_t completed() const { return completed_; }
+  std::uint64_t outstanding() const { return next_id_ - completed_; }
   bool finished() const { return position_ == plan_.size() && completed_ == next_id_; }
 
  private:
@@ -41,16 +49,24 @@ class WorkQueue {
   std::size_t position_ = 0;
   std::uint64_t next_id_ = 0, completed_ = 0;
   std::vector<bool> done_;
+  std::vector<std::uint64_t> skip_;  // sorted
+  bool closed_ = false;
+
+  WorkBatch cut_batch();
 };
 
 // Coordinator (rank 0), collective with every leader's request_work loop: answers requests until
-// every leader has been told there is no more work. Calls on_complete(leader, id) for each
-// finished batch a leader reports, in arrival order.
-void serve_work(const MpiComm& world, const AuditLayout& layout, WorkQueue& queue,
-                const std::function<void(int leader, std::uint64_t id)>& on_complete = {});
+// every leader has been told there is no more work. For each request, before answering it, calls
+// on_request(leader, finished, payload): finished is the batch the leader reports done (none on
+// its first request) and payload the bytes it sent with the report; the callback may close() the
+// queue (checkpoint, deadline), and that request is then answered "no more work".
+using RequestHandler =
+    std::function<void(int leader, std::optional<std::uint64_t> finished, std::vector<std::uint8_t> payload)>;
+void serve_work(const MpiComm& world, const AuditLayout& layout, WorkQueue& queue, const RequestHandler& on_request = {});
 
-// Group leader: reports `finished` (the id of the batch it just completed, if any) and asks for
-// the next batch; none means the audit has no more work for this leader.
-std::optional<WorkBatch> request_work(const MpiComm& world, std::optional<std::uint64_t> finished);
+// Group leader: reports `finished` (the id of the batch it just completed, if any) with its
+// result bytes, and asks for the next batch; none means the audit has no more work for this leader.
+std::optional<WorkBatch> request_work(const MpiComm& world, std::optional<std::uint64_t> finished,
+                                      const std::vector<std::uint8_t>& payload = {});
 
 }  // namespace fssl

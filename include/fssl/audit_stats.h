@@ -16,6 +16,10 @@
 #include "fssl/scoring.h"
 
 namespace fssl {
+struct TokenScores;
+}
+
+namespace fssl {
 
 class AuditStats {
  public:
@@ -23,7 +27,8 @@ class AuditStats {
 
   explicit AuditStats(const ScoreConfig& config);
 
-  // One message's token scores (all rows one message).
+  // One message's token scores (all rows one message); admissible widths must match the grid.
+  void add_message(const TokenScores& scores);
   void add_message(const ScoreBatch& scores);
   // Exact, associative and commutative. ConfigError if the grids differ.
   void merge(const AuditStats& other);

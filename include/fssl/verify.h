@@ -9,6 +9,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "fssl/archive.h"
 #include "fssl/model.h"
@@ -27,6 +28,11 @@ struct MessageScores {
 
 // Empty if fssl can score `record` with `model`, else the reason it is unverifiable.
 std::string verify_check(const Model& model, const LogRecord& record);
+
+// A batch of messages by one packed prefill (each record its own segment); result i is
+// records[i]. Unverifiable records are left out of the prefill. Collective like verify_message.
+std::vector<MessageScores> verify_messages(Model& model, const std::vector<LogRecord>& records,
+                                           const ScoreConfig& config, const IptConfig& ipt_config = IptConfig{});
 
 MessageScores verify_message(Model& model, const LogRecord& record, const ScoreConfig& config,
                              const IptConfig& ipt_config = IptConfig{});

@@ -1,0 +1,64 @@
+// fssl's main job: `mpirun -np N fssl audit --config configs/audit.ini`. Rank 0 (coordinator)
+// plans a reproducible sample of the archive (audit_plan.h), hands token-budget batches to
+// tensor-parallel worker groups on request (audit_schedule.h), journals every finished batch
+// (audit_journal.h), and reduces the per-message results into the run directory's summary.json
+// and results.h5 (docs/results-format.md). Group leaders read their messages from the shards,
+// broadcast them to their group (audit_transfer.h), replay them by packed prefill and score
+// every output token (verify.h).
+//
+// Results depend only on (archive, config, audit seed): batches are cut in plan order, results
+// are keyed by plan position, statistics are integers (audit_stats.h). The same command run
+// again on the same --out directory resumes from the journal.
+//
+// Faults: an unreadable shard is quarantined (its sampled messages become unverifiable, the audit
+// goes on); a bad record, a record whose stored digest does not match its content, an unknown
+// profile or an out-of-range token id makes that message unverifiable; an archive logged with
+// another model fingerprint is refused (ConfigError) unless `force_model`.
+// Collective over MPI_COMM_WORLD: every rank calls run_audit with the same options.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "fssl/mpi.h"
+#include "fssl/scoring.h"
+#include "fssl/scoring_ipt.h"
+
+namespace fssl {
+
+// When a complete audit is "within policy" (exit 0) or has findings (exit 3).
+struct AuditPolicy {
+  std::int64_t dangerous_tokens = 1;         // a message with at least this many dangerous tokens is flagged
+  double suspicious_fraction = 0.25;         // ... or with more than this share of non-safe tokens
+  std::uint64_t max_flagged_messages = 0;    // findings when more messages are flagged
+  double max_unverifiable_fraction = 0.05;   // findings when more of the sample is unverifiable
+  bool quarantine_is_finding = true;         // findings when any shard was quarantined
+};
+
+struct AuditOptions {
+  std::string archive_dir, model_dir, run_dir;
+  std::uint64_t seed = 0;               // the audit seed
+  std::uint64_t sample_size = 0;        // exact n without replacement, or
+  double fraction = 0.0;                // each message with this probability
+  int tp_size = 1;                      // ranks per worker group
+  std::uint64_t token_budget = 4096;    // estimated prompt + output tokens per work batch
+  std::string dtype = "fp32";           // replay compute dtype: fp32 | bf16
+  int n_threads = 0;                    // intra-op threads per worker rank (0: cores / ranks on the node)
+  bool force_model = false;             // audit an archive logged with another model fingerprint
+  double max_time_hours = 0.0;          // > 0: checkpoint and stop before this much wall time has passed
+  double progress_seconds = 10.0;       // progress line interval
+  double sync_seconds = 5.0;            // journal fsync interval
+  double window_hours = 24.0;           // time-window width of the per-stratum statistics
+  ScoreConfig score;
+  IptConfig ipt;
+  AuditPolicy policy;
+};
+
+// Runs the audit on every rank of `world`; returns the exit code (kExitOk, kExitFindings or
+// kExitIncomplete) on every rank. Throws ConfigError/ArchiveError/ModelError for bad options or
+// inputs (main aborts the job with exit code 2).
+int run_audit(const MpiComm& world, const AuditOptions& options);
+
+// Set by the SIGUSR1/SIGTERM handler cli_audit installs: checkpoint now and exit 4.
+void audit_request_checkpoint() noexcept;
+
+}  // namespace fssl

@@ -1,0 +1,179 @@
+// The audit coordinator, rank 0 (audit_internal.h): checks the archive's model identity, plans
+// the sample, resumes from the journal, serves batches to the group leaders, journals their
+// results as they arrive, and stops cleanly on SIGUSR1/SIGTERM or before --max-time.
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "audit_internal.h"
+#include "fssl/archive.h"
+#include "fssl/audit_journal.h"
+#include "fssl/audit_plan.h"
+#include "fssl/audit_schedule.h"
+#include "fssl/log.h"
+
+namespace fssl {
+namespace {
+
+volatile std::sig_atomic_t g_checkpoint_requested = 0;
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Refuses an archive logged against another model before any replay. Opens at most 16 of the
+// planned shards, spread over the plan (opening all of a 10^4-shard archive would cost minutes);
+// the leaders check every record they read as well.
+void check_model_identity(const std::string& archive_dir, const Manifest& manifest, const AuditPlan& plan,
+                          const std::string& fingerprint, bool force) {
+  std::vector<std::uint32_t> shards;
+  for (const MessageRef& r : plan.messages) {
+    if (shards.empty() || shards.back() != r.shard) shards.push_back(r.shard);
+  }
+  const std::size_t step = std::max<std::size_t>(1, shards.size() / 16);
+  for (std::size_t i = 0; i < shards.size(); i += step) {
+    const std::string path = archive_dir + "/" + manifest.shards[shards[i]].file;
+    std::optional<ShardReader> shard;
+    try {
+      shard = ShardReader::open(path);
+    } catch (const ArchiveError&) {
+      continue;  // unreadable: the leader that reads it quarantines it and says why
+    }
+    for (const ModelInfo& m : shard->models()) {
+      if (m.fingerprint.empty() || m.fingerprint == fingerprint) continue;
+      if (force) {
+        FSSL_LOG_WARN("%s: model '%s' logged with fingerprint %s, auditing with %s anyway (--force-model)",
+                      path.c_str(), m.name.c_str(), m.fingerprint.c_str(), fingerprint.c_str());
+        continue;
+      }
+      FSSL_THROW(ConfigError,
+                 "{}: messages were logged with model '{}' of fingerprint {}, but --model has fingerprint {}: "
+                 "refusing to audit against another model (pass --force-model to measure the mismatch anyway)",
+                 path, m.name, m.fingerprint, fingerprint);
+    }
+  }
+}
+
+// Everything the results depend on: a journal written under another identity is refused.
+std::string audit_identity(const AuditOptions& o, const std::string& archive_digest, const std::string& fingerprint) {
+  nlohmann::json id = {{"archive_digest", archive_digest}, {"model_fingerprint", fingerprint},
+                       {"seed", o.seed}, {"sample_size", o.sample_size}, {"fraction", o.fraction},
+                       {"token_budget", o.token_budget}, {"dtype", o.dtype}, {"force_model", o.force_model},
+                       {"sigmas", o.score.sigmas}, {"margin_grid", o.score.margin_grid},
+                       {"margin_threshold", o.score.margin_threshold}, {"rank_cutoff", o.score.rank_cutoff},
+                       {"ipt_sigmas", o.ipt.sigmas}, {"ipt_distance_grid", o.ipt.distance_grid},
+                       {"ipt_distance_threshold", o.ipt.distance_threshold}, {"ipt_rank_cutoff", o.ipt.rank_cutoff}};
+  return id.dump();
+}
+
+}  // namespace
+
+void audit_request_checkpoint() noexcept { g_checkpoint_requested = 1; }
+
+int run_coordinator(const MpiComm& world, const AuditLayout& layout, const AuditOptions& options,
+                    const std::string& fingerprint) {
+  const auto start = Clock::now();
+  const Manifest manifest = Manifest::read(options.archive_dir);
+  AuditOutcome outcome;
+  outcome.model_fingerprint = fingerprint;
+  outcome.archive_digest = hex_encode(sha256(manifest.to_json_text()));
+  for (const ShardEntry& e : manifest.shards) outcome.shard_files.push_back(e.file);
+  const AuditPlan plan = audit_plan(manifest, {options.seed, options.sample_size, options.fraction});
+  check_model_identity(options.archive_dir, manifest, plan, fingerprint, options.force_model);
+  outcome.population = plan.population;
+  outcome.planned = plan.messages.size();
+
+  AuditJournal journal = AuditJournal::open(options.run_dir + "/journal.fssl",
+                                            audit_identity(options, outcome.archive_digest, fingerprint));
+  std::map<std::uint64_t, std::vector<MessageResult>> by_batch;
+  std::vector<std::uint64_t> resumed;
+  std::uint64_t done_messages = 0, done_tokens = 0;
+  auto count = [&](const std::vector<MessageResult>& results) {
+    for (const MessageResult& r : results) {
+      ++done_messages;
+      done_tokens += r.prompt_tokens + r.tokens.size();
+    }
+  };
+  for (const JournalEntry& e : journal.loaded()) {
+    if (!by_batch.emplace(e.batch_id, e.results).second) continue;  // a duplicate cannot change results
+    resumed.push_back(e.batch_id);
+    count(e.results);
+  }
+  if (!resumed.empty() || journal.torn_bytes() > 0) {
+    std::printf("# resuming from %s: %zu batches (%llu messages) already done%s\n", journal.path().c_str(),
+                resumed.size(), static_cast<unsigned long long>(done_messages),
+                journal.torn_bytes() ? ", a torn last entry of a killed run dropped" : "");
+  }
+  outcome.batches_resumed = resumed.size();
+
+  WorkQueue queue(plan, manifest, options.token_budget);
+  queue.skip(resumed);
+  std::printf("# plan: %llu of %llu messages (seed %llu), token budget %llu per batch, %d group(s) of %d rank(s)\n",
+              static_cast<unsigned long long>(plan.messages.size()), static_cast<unsigned long long>(plan.population),
+              static_cast<unsigned long long>(options.seed), static_cast<unsigned long long>(options.token_budget),
+              layout.n_groups, layout.tp_size);
+  std::fflush(stdout);
+
+  const auto serve_start = Clock::now();
+  auto last_progress = serve_start, last_sync = serve_start;
+  const std::uint64_t resumed_tokens = done_tokens, resumed_messages = done_messages;
+  const double deadline = options.max_time_hours > 0 ? options.max_time_hours * 3600.0 : 0.0;
+  double slowest_batch = 0.0;
+  serve_work(world, layout, queue, [&](int, std::optional<std::uint64_t> finished, std::vector<std::uint8_t> payload) {
+    if (finished) {
+      const nlohmann::json report = nlohmann::json::from_cbor(payload);
+      const double seconds = report.at("seconds").get<double>();
+      outcome.replay_seconds += seconds;
+      slowest_batch = std::max(slowest_batch, seconds);
+      std::vector<MessageResult> results = results_from_bytes(report.at("results").get_binary());
+      journal.append(*finished, results);
+      for (const MessageResult& r : results) {
+        outcome.output_tokens_run += r.tokens.size();
+        outcome.processed_tokens_run += r.tokens.size() + (r.tokens.size() ? r.prompt_tokens : 0);
+      }
+      count(results);
+      by_batch.emplace(*finished, std::move(results));
+      if (seconds_since(last_sync) >= options.sync_seconds) {
+        journal.sync();
+        last_sync = Clock::now();
+      }
+    }
+    if (g_checkpoint_requested && outcome.stop_reason.empty()) {
+      outcome.stop_reason = "checkpoint signal (SIGUSR1/SIGTERM)";
+      queue.close();
+    }
+    // Stop handing out work when the batches in flight might not finish before the deadline.
+    if (deadline > 0 && outcome.stop_reason.empty() && seconds_since(start) + 2 * slowest_batch + 5 >= deadline) {
+      outcome.stop_reason = "--max-time reached";
+      queue.close();
+    }
+    if (seconds_since(last_progress) >= options.progress_seconds) {
+      last_progress = Clock::now();
+      const double elapsed = seconds_since(serve_start);
+      const double rate = static_cast<double>(done_tokens - resumed_tokens) / std::max(elapsed, 1e-9);
+      const double message_rate = static_cast<double>(done_messages - resumed_messages) / std::max(elapsed, 1e-9);
+      const double eta = static_cast<double>(plan.messages.size() - done_messages) / std::max(message_rate, 1e-9);
+      std::printf("# progress: %llu/%llu messages, %llu tokens, %.0f verified tok/s, ETA %.0f s\n",
+                  static_cast<unsigned long long>(done_messages), static_cast<unsigned long long>(plan.messages.size()),
+                  static_cast<unsigned long long>(done_tokens), rate, eta);
+      std::fflush(stdout);
+    }
+  });
+  outcome.serve_seconds = seconds_since(serve_start);
+  journal.sync();
+  outcome.n_groups = layout.n_groups;
+  outcome.complete = queue.finished();
+  outcome.batches_total = queue.cut();
+  outcome.wall_seconds = seconds_since(start);
+  for (auto& [id, results] : by_batch) {
+    for (MessageResult& r : results) outcome.results.push_back(std::move(r));
+  }
+  if (!outcome.complete && outcome.stop_reason.empty()) outcome.stop_reason = "work left undone";
+  return write_audit_report(options, outcome);
+}
+
+}  // namespace fssl

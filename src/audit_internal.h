@@ -1,0 +1,46 @@
+// Pieces of the audit job shared by its source files (private to src/audit_*.cpp).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "fssl/audit.h"
+#include "fssl/audit_layout.h"
+#include "fssl/audit_result.h"
+#include "fssl/audit_stats.h"
+#include "fssl/model.h"
+
+namespace fssl {
+
+// Worker ranks (audit_worker.cpp): the group's request / read / broadcast / replay / report loop
+// until the coordinator has no more work. `group` is this rank's group communicator; leaders
+// read `options.archive_dir` themselves. `model_fingerprint` is the audited model's.
+void run_worker_group(const MpiComm& world, const MpiComm& group, Model& model, const AuditOptions& options,
+                      const std::string& model_fingerprint);
+
+// The coordinator (audit_coordinator.cpp): plans, serves, journals and reports; returns the exit code.
+int run_coordinator(const MpiComm& world, const AuditLayout& layout, const AuditOptions& options,
+                    const std::string& model_fingerprint);
+
+// Why a scored message is flagged under the policy ("" when it is not).
+std::string flag_reasons(const MessageResult& result, const AuditPolicy& policy);
+
+// The report (audit_report.cpp): everything the coordinator writes once the work is over.
+struct AuditOutcome {
+  bool complete = false;
+  std::uint64_t population = 0, planned = 0, batches_total = 0, batches_resumed = 0;
+  std::vector<MessageResult> results;  // plan order (complete) or the finished part (incomplete)
+  std::string archive_digest, model_fingerprint;
+  std::vector<std::string> shard_files;            // manifest order (names quarantined shards)
+  int n_groups = 0;
+  double wall_seconds = 0.0;    // the coordinator's, from start to the end of serving
+  double serve_seconds = 0.0;   // from the first work request to the last reply
+  double replay_seconds = 0.0;  // summed over groups: read + broadcast + replay + score per batch
+  std::uint64_t output_tokens_run = 0, processed_tokens_run = 0;  // verified in this run (not resumed)
+  std::string stop_reason;                         // why an incomplete run stopped
+};
+
+// Writes RUN/summary.json (and RUN/results.h5 when complete), prints the human block; returns
+// the exit code (kExitOk, kExitFindings, kExitIncomplete).
+int write_audit_report(const AuditOptions& options, const AuditOutcome& outcome);
+
+}  // namespace fssl

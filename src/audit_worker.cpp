@@ -1,0 +1,118 @@
+// The worker groups' loop (audit_internal.h): the leader asks for a batch, reads its records,
+// checks each against its stored digest, broadcasts the readable ones to its tensor-parallel
+// ranks; the group replays them by one packed prefill and scores every token; the leader sends
+// the per-message results with its next request.
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <map>
+
+#include "audit_internal.h"
+#include "fssl/archive.h"
+#include "fssl/audit_schedule.h"
+#include "fssl/audit_transfer.h"
+#include "fssl/log.h"
+#include "fssl/verify.h"
+
+namespace fssl {
+namespace {
+
+// Empty if `record` matches the digest stored for its row, else why not. The digest chain binds
+// every field of a record: a changed token, seed or parameter shows here even when the shard
+// still opens (a full chain and HMAC check is `fssl archive validate`'s job).
+std::string integrity_problem(const ShardReader& shard, std::uint64_t row, const LogRecord& record) {
+  const Digest32 prev = row == 0 ? shard.chain_genesis() : shard.stored_digest(row - 1);
+  if (digest_equal(record_digest(prev, record), shard.stored_digest(row))) return "";
+  return "record content does not match its stored digest (tampered or corrupt)";
+}
+
+struct ReadBatch {
+  std::vector<MessageResult> not_scored;  // by position; status kScored marks "to replay"
+  std::vector<LogRecord> records;         // by position (default where unreadable)
+};
+
+// The leader's read of one batch: per shard one batched read; a shard that cannot be opened is
+// quarantined for this batch (the coordinator names it once in the summary).
+ReadBatch read_batch(ArchiveReader& archive, const std::vector<MessageRef>& refs, const AuditOptions& options,
+                     const std::string& fingerprint) {
+  ReadBatch out;
+  out.records.resize(refs.size());
+  out.not_scored.resize(refs.size());
+  std::map<std::uint32_t, std::vector<std::size_t>> by_shard;
+  for (std::size_t i = 0; i < refs.size(); ++i) by_shard[refs[i].shard].push_back(i);
+  for (const auto& [shard_index, positions] : by_shard) {
+    const std::string file = shard_index < archive.manifest().shards.size()
+                                 ? archive.manifest().shards[shard_index].file
+                                 : std::to_string(shard_index);
+    try {
+      const ShardReader& shard = archive.shard(shard_index);
+      std::vector<std::uint64_t> rows;
+      for (std::size_t i : positions) rows.push_back(refs[i].row);
+      std::vector<std::string> problems;
+      std::vector<LogRecord> records = shard.read_batch(rows, &problems);
+      for (std::size_t k = 0; k < positions.size(); ++k) {
+        const std::size_t i = positions[k];
+        std::string problem = problems[k];
+        if (problem.empty()) problem = integrity_problem(shard, rows[k], records[k]);
+        if (problem.empty() && !options.force_model && !records[k].model.fingerprint.empty() &&
+            records[k].model.fingerprint != fingerprint) {
+          problem = "logged with model fingerprint " + records[k].model.fingerprint.substr(0, 16) +
+                    "..., not the audited model's (--force-model to audit anyway)";
+        }
+        out.records[i] = std::move(records[k]);
+        if (!problem.empty()) {
+          out.not_scored[i] = message_not_scored(refs[i], out.records[i], MessageStatus::kUnverifiable,
+                                                 shard.row_context(rows[k]) + ": " + problem);
+        }
+      }
+    } catch (const ArchiveError& e) {
+      for (std::size_t i : positions) {
+        out.not_scored[i] = message_not_scored(refs[i], LogRecord{}, MessageStatus::kQuarantined,
+                                               std::string("shard ") + file + " unreadable: " + e.what());
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void run_worker_group(const MpiComm& world, const MpiComm& group, Model& model, const AuditOptions& options,
+                      const std::string& fingerprint) {
+  const bool leader = group.rank() == 0;
+  std::optional<ArchiveReader> archive;
+  if (leader) archive = ArchiveReader::open(options.archive_dir);
+  std::optional<std::uint64_t> finished;
+  std::vector<std::uint8_t> payload;
+  for (;;) {
+    std::optional<WorkBatch> batch;
+    if (leader) batch = request_work(world, finished, payload);
+    std::int64_t more = batch ? 1 : 0;
+    FSSL_MPI_CHECK(MPI_Bcast(&more, 1, MPI_INT64_T, 0, group.get()));
+    if (more == 0) return;
+    const auto start = std::chrono::steady_clock::now();
+    ReadBatch read;
+    std::vector<LogRecord> to_replay;
+    std::vector<std::size_t> positions;  // batch position of each replayed record
+    if (leader) {
+      read = read_batch(*archive, batch->messages, options, fingerprint);
+      for (std::size_t i = 0; i < read.records.size(); ++i) {
+        if (read.not_scored[i].status != MessageStatus::kScored) continue;
+        to_replay.push_back(read.records[i]);
+        positions.push_back(i);
+      }
+    }
+    to_replay = broadcast_records(group, to_replay);
+    const std::vector<MessageScores> scores = verify_messages(model, to_replay, options.score, options.ipt);
+    if (!leader) continue;
+    std::vector<MessageResult> results = std::move(read.not_scored);
+    for (std::size_t k = 0; k < positions.size(); ++k) {
+      results[positions[k]] = message_result(batch->messages[positions[k]], to_replay[k], scores[k]);
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    payload = nlohmann::json::to_cbor({{"seconds", seconds}, {"results", nlohmann::json::binary(results_to_bytes(results))}});
+    finished = batch->id;
+  }
+}
+
+}  // namespace fssl

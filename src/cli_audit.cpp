@@ -1,0 +1,122 @@
+// `fssl audit`: the main job (audit.h). Options from the command line and --config (the
+// [audit] section of configs/audit.ini); SIGUSR1 and SIGTERM request a checkpoint.
+#include <csignal>
+#include <cstdio>
+#include <sstream>
+
+#include "cli_options.h"
+#include "fssl/audit.h"
+#include "fssl/mpi.h"
+
+namespace fssl {
+namespace {
+
+// "0.01,0.1,1" -> {0.01, 0.1, 1}; ConfigError naming the option otherwise.
+std::vector<double> parse_number_list(const std::string& text, const char* option) {
+  std::vector<double> out;
+  std::stringstream list(text);
+  for (std::string item; std::getline(list, item, ',');) {
+    std::size_t used = 0;
+    double value = 0.0;
+    try {
+      value = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    FSSL_CHECK(used > 0 && used == item.size() && std::isfinite(value) && value >= 0, ConfigError,
+               "--{}: '{}' is not a non-negative number", option, item);
+    out.push_back(value);
+  }
+  FSSL_CHECK(!out.empty(), ConfigError, "--{}: empty list", option);
+  return out;
+}
+
+std::string join(const std::vector<double>& values) {
+  std::string out;
+  for (double v : values) out += (out.empty() ? "" : ",") + fmt::format("{}", v);
+  return out;
+}
+
+extern "C" void on_checkpoint_signal(int) { audit_request_checkpoint(); }
+
+// SA_RESTART: a signal must not turn a blocking MPI or file call into an error.
+void install_checkpoint_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_checkpoint_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  sigaction(SIGUSR1, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+}  // namespace
+
+int cli_audit(const std::vector<std::string>& args) {
+  CommandSpec spec{"audit", "",
+                   "mpirun -np N fssl audit --archive DIR --model DIR --out RUN_DIR (--sample N | --fraction F) "
+                   "[--seed S] [--tp T] [--config configs/audit.ini]"};
+  po::options_description o("Options");
+  AuditOptions a;
+  std::string sigmas = join(a.score.sigmas), grid = join(a.score.margin_grid);
+  std::string ipt_sigmas = join(a.ipt.sigmas), ipt_grid = join(a.ipt.distance_grid);
+  o.add_options()
+      ("archive", po::value<std::string>(&a.archive_dir)->required(), "log archive directory")
+      ("model", po::value<std::string>(&a.model_dir)->required(), "Hugging Face model directory the fleet serves")
+      ("out", po::value<std::string>(&a.run_dir)->required(), "run directory (journal, summary.json, results.h5); "
+       "rerunning on the same directory resumes")
+      ("seed", po::value<std::uint64_t>(&a.seed)->default_value(a.seed), "audit seed (which messages are sampled)")
+      ("sample", po::value<std::uint64_t>(&a.sample_size)->default_value(a.sample_size),
+       "messages to audit, uniformly without replacement (0: use --fraction)")
+      ("fraction", po::value<double>(&a.fraction)->default_value(a.fraction), "audit each message with this probability")
+      ("tp", po::value<int>(&a.tp_size)->default_value(a.tp_size), "ranks per tensor-parallel worker group")
+      ("token-budget", po::value<std::uint64_t>(&a.token_budget)->default_value(a.token_budget),
+       "estimated tokens per work batch")
+      ("dtype", po::value<std::string>(&a.dtype)->default_value(a.dtype), "replay compute dtype: fp32 | bf16")
+      ("threads", po::value<int>(&a.n_threads)->default_value(a.n_threads),
+       "intra-op threads per worker rank (0: the node's cores / its ranks)")
+      ("force-model", po::bool_switch(&a.force_model), "audit an archive logged with another model fingerprint")
+      ("max-time", po::value<double>(&a.max_time_hours)->default_value(a.max_time_hours),
+       "hours: checkpoint and stop (exit 4) before this much wall time (0: no limit)")
+      ("progress-seconds", po::value<double>(&a.progress_seconds)->default_value(a.progress_seconds),
+       "progress line interval")
+      ("window-hours", po::value<double>(&a.window_hours)->default_value(a.window_hours),
+       "time-window width of the per-stratum statistics")
+      ("sigmas", po::value<std::string>(&sigmas)->default_value(sigmas), "GM-LS noise scales (logits)")
+      ("margin-grid", po::value<std::string>(&grid)->default_value(grid), "admissible-set margin thresholds (logits)")
+      ("margin-threshold", po::value<double>(&a.score.margin_threshold)->default_value(a.score.margin_threshold),
+       "tau: a token within this margin is safe")
+      ("rank-cutoff", po::value<std::int64_t>(&a.score.rank_cutoff)->default_value(a.score.rank_cutoff),
+       "R: a token of Gumbel rank <= R is suspicious, beyond it dangerous")
+      ("ipt-sigmas", po::value<std::string>(&ipt_sigmas)->default_value(ipt_sigmas), "IPT-LS jitter scales")
+      ("ipt-distance-grid", po::value<std::string>(&ipt_grid)->default_value(ipt_grid), "IPT admissible distances")
+      ("ipt-distance-threshold", po::value<double>(&a.ipt.distance_threshold)->default_value(a.ipt.distance_threshold),
+       "IPT: a token within this distance is safe")
+      ("policy-dangerous-tokens", po::value<std::int64_t>(&a.policy.dangerous_tokens)->default_value(a.policy.dangerous_tokens),
+       "flag a message with at least this many dangerous tokens")
+      ("policy-suspicious-fraction",
+       po::value<double>(&a.policy.suspicious_fraction)->default_value(a.policy.suspicious_fraction),
+       "flag a message with more than this share of non-safe tokens")
+      ("policy-max-flagged", po::value<std::uint64_t>(&a.policy.max_flagged_messages)->default_value(a.policy.max_flagged_messages),
+       "findings (exit 3) when more messages are flagged")
+      ("policy-max-unverifiable",
+       po::value<double>(&a.policy.max_unverifiable_fraction)->default_value(a.policy.max_unverifiable_fraction),
+       "findings when a larger share of the sample is unverifiable or quarantined")
+      ("policy-quarantine-is-finding",
+       po::value<bool>(&a.policy.quarantine_is_finding)->default_value(a.policy.quarantine_is_finding),
+       "findings when a shard is quarantined");
+  po::variables_map vm;
+  if (!cli_parse(spec, args, o, {}, &vm)) return kExitOk;
+  a.score.sigmas = parse_number_list(sigmas, "sigmas");
+  a.score.margin_grid = parse_number_list(grid, "margin-grid");
+  a.ipt.sigmas = parse_number_list(ipt_sigmas, "ipt-sigmas");
+  a.ipt.distance_grid = parse_number_list(ipt_grid, "ipt-distance-grid");
+  a.ipt.rank_cutoff = a.score.rank_cutoff;
+  FSSL_CHECK(a.token_budget > 0, ConfigError, "--token-budget must be positive");
+
+  MpiEnvironment env(nullptr, nullptr);
+  install_checkpoint_handlers();
+  MpiComm world;
+  return run_audit(world, a);
+}
+
+}  // namespace fssl
