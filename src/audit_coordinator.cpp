@@ -58,11 +58,15 @@ void check_model_identity(const std::string& archive_dir, const Manifest& manife
   }
 }
 
+nlohmann::json json_int(std::int64_t v) { return nlohmann::json(v); }
+
 // Everything the results depend on: a journal written under another identity is refused.
 std::string audit_identity(const AuditOptions& o, const std::string& archive_digest, const std::string& fingerprint) {
   nlohmann::json id = {{"archive_digest", archive_digest}, {"model_fingerprint", fingerprint},
                        {"seed", o.seed}, {"sample_size", o.sample_size}, {"fraction", o.fraction},
-                       {"token_budget", o.token_budget}, {"dtype", o.dtype}, {"force_model", o.force_model},
+                       {"token_budget", o.token_budget}, {"time_from_us", o.time_from_us ? json_int(*o.time_from_us) : nullptr},
+                       {"time_to_us", o.time_to_us ? json_int(*o.time_to_us) : nullptr}, {"servers", o.servers},
+                       {"stratify", o.stratify}, {"window_hours", o.window_hours}, {"dtype", o.dtype}, {"force_model", o.force_model},
                        {"sigmas", o.score.sigmas}, {"margin_grid", o.score.margin_grid},
                        {"margin_threshold", o.score.margin_threshold}, {"rank_cutoff", o.score.rank_cutoff},
                        {"ipt_sigmas", o.ipt.sigmas}, {"ipt_distance_grid", o.ipt.distance_grid},
@@ -82,10 +86,21 @@ int run_coordinator(const MpiComm& world, const AuditLayout& layout, const Audit
   outcome.model_fingerprint = fingerprint;
   outcome.archive_digest = hex_encode(sha256(manifest.to_json_text()));
   for (const ShardEntry& e : manifest.shards) outcome.shard_files.push_back(e.file);
-  const AuditPlan plan = audit_plan(manifest, {options.seed, options.sample_size, options.fraction});
+  PlanOptions plan_options;
+  plan_options.seed = options.seed;
+  plan_options.sample_size = options.sample_size;
+  plan_options.fraction = options.fraction;
+  plan_options.time_from_us = options.time_from_us;
+  plan_options.time_to_us = options.time_to_us;
+  plan_options.servers = options.servers;
+  plan_options.stratify = parse_stratify(options.stratify);
+  plan_options.window_hours = options.window_hours;
+  const AuditPlan plan = audit_plan(manifest, plan_options, options.archive_dir);
   check_model_identity(options.archive_dir, manifest, plan, fingerprint, options.force_model);
   outcome.population = plan.population;
+  outcome.archive_messages = manifest.n_messages();
   outcome.planned = plan.messages.size();
+  for (const PlanStratum& s : plan.strata) outcome.plan_strata.push_back({s.key, s.population, s.planned});
 
   AuditJournal journal = AuditJournal::open(options.run_dir + "/journal.fssl",
                                             audit_identity(options, outcome.archive_digest, fingerprint));
@@ -112,9 +127,9 @@ int run_coordinator(const MpiComm& world, const AuditLayout& layout, const Audit
 
   WorkQueue queue(plan, manifest, options.token_budget);
   queue.skip(resumed);
-  std::printf("# plan: %llu of %llu messages (seed %llu), token budget %llu per batch, %d group(s) of %d rank(s)\n",
+  std::printf("# plan: %llu of %llu messages (seed %llu, %zu strata), token budget %llu per batch, %d group(s) of %d rank(s)\n",
               static_cast<unsigned long long>(plan.messages.size()), static_cast<unsigned long long>(plan.population),
-              static_cast<unsigned long long>(options.seed), static_cast<unsigned long long>(options.token_budget),
+              static_cast<unsigned long long>(options.seed), plan.strata.size(), static_cast<unsigned long long>(options.token_budget),
               layout.n_groups, layout.tp_size);
   std::fflush(stdout);
 

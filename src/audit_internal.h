@@ -27,7 +27,12 @@ std::string flag_reasons(const MessageResult& result, const AuditPolicy& policy)
 // The report (audit_report.cpp): everything the coordinator writes once the work is over.
 struct AuditOutcome {
   bool complete = false;
-  std::uint64_t population = 0, planned = 0, batches_total = 0, batches_resumed = 0;
+  std::uint64_t archive_messages = 0, population = 0, planned = 0, batches_total = 0, batches_resumed = 0;
+  struct PlanStratumCount {
+    std::string key;
+    std::uint64_t population = 0, planned = 0;
+  };
+  std::vector<PlanStratumCount> plan_strata;
   std::vector<MessageResult> results;  // plan order (complete) or the finished part (incomplete)
   std::string archive_digest, model_fingerprint;
   std::vector<std::string> shard_files;            // manifest order (names quarantined shards)

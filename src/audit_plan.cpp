@@ -6,6 +6,7 @@
 #include <cmath>
 #include <unordered_set>
 
+#include "audit_population.h"
 #include "fssl/error.h"
 #include "../contrib/fssl_philox/fssl_philox.h"
 
@@ -17,10 +18,12 @@ constexpr std::uint32_t kPlanDomain = 0x504C414Eu;  // "PLAN": never a noise blo
 // 64-bit words of the plan's stream, one per call.
 class PlanStream {
  public:
-  explicit PlanStream(std::uint64_t seed) : key_{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)} {}
+  // Stream 0 is the unstratified plan; stratum i draws from stream i + 1.
+  PlanStream(std::uint64_t seed, std::uint32_t stream)
+      : key_{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)}, stream_(stream) {}
   std::uint64_t next() {
     const auto block = fssl_philox::philox4x32_10(
-        {static_cast<std::uint32_t>(counter_), static_cast<std::uint32_t>(counter_ >> 32), 0u, kPlanDomain}, key_);
+        {static_cast<std::uint32_t>(counter_), static_cast<std::uint32_t>(counter_ >> 32), stream_, kPlanDomain}, key_);
     ++counter_;
     return (static_cast<std::uint64_t>(block[1]) << 32) | block[0];
   }
@@ -39,6 +42,7 @@ class PlanStream {
 
  private:
   std::array<std::uint32_t, 2> key_;
+  std::uint32_t stream_ = 0;
   std::uint64_t counter_ = 0;
 };
 
@@ -77,18 +81,76 @@ std::vector<std::uint64_t> bernoulli_sample(std::uint64_t population, double fra
   return out;
 }
 
+std::vector<std::uint64_t> sample_indices(std::uint64_t population, const PlanOptions& o, PlanStream& stream) {
+  return o.sample_size > 0 ? exact_sample(population, o.sample_size, stream)
+                           : bernoulli_sample(population, o.fraction, stream);
+}
+
+// Each stratum on its own stream; a picked index walks the stratum's segments, and a segment
+// that is not a whole shard has its rows read when the first pick lands in it.
+AuditPlan filtered_plan(const Manifest& manifest, const PlanOptions& o, const std::string& archive_dir) {
+  AuditPlan plan;
+  const std::vector<Population> strata = plan_population(manifest, o, archive_dir);
+  for (std::size_t i = 0; i < strata.size(); ++i) {
+    const Population& p = strata[i];
+    PlanStream stream(o.seed, static_cast<std::uint32_t>(i + 1));
+    const std::vector<std::uint64_t> picked = sample_indices(p.size, o, stream);
+    plan.population += p.size;
+    plan.strata.push_back({p.key, p.size, picked.size()});
+    std::size_t segment = 0;
+    std::uint64_t begin = 0;
+    std::vector<std::uint64_t> rows;  // of `segment`, once needed
+    bool resolved = false;
+    for (std::uint64_t index : picked) {
+      while (index >= begin + p.segments[segment].count) {
+        begin += p.segments[segment++].count;
+        resolved = false;
+      }
+      const PopulationSegment& seg = p.segments[segment];
+      if (!seg.whole && !resolved) {
+        rows = segment_rows(archive_dir, manifest, seg);
+        resolved = true;
+      }
+      plan.messages.push_back({seg.shard, seg.whole ? index - begin : rows[index - begin]});
+    }
+  }
+  std::sort(plan.messages.begin(), plan.messages.end());
+  return plan;
+}
+
 }  // namespace
 
-AuditPlan audit_plan(const Manifest& manifest, const PlanOptions& o) {
+Stratify parse_stratify(const std::string& name) {
+  if (name == "none" || name.empty()) return Stratify::kNone;
+  if (name == "model") return Stratify::kModel;
+  if (name == "server") return Stratify::kServer;
+  if (name == "window") return Stratify::kWindow;
+  FSSL_THROW(ConfigError, "--stratify {}: none, model, server or window", name);
+}
+
+const char* stratify_name(Stratify s) {
+  switch (s) {
+    case Stratify::kNone: return "none";
+    case Stratify::kModel: return "model";
+    case Stratify::kServer: return "server";
+    case Stratify::kWindow: return "window";
+  }
+  return "none";
+}
+
+AuditPlan audit_plan(const Manifest& manifest, const PlanOptions& o, const std::string& archive_dir) {
   FSSL_CHECK((o.sample_size > 0) != (o.fraction > 0.0), ConfigError,
              "audit plan: give exactly one of a sample size and a sampling fraction");
   FSSL_CHECK(o.fraction >= 0.0 && o.fraction <= 1.0, ConfigError, "audit plan: fraction {} is outside [0, 1]",
              o.fraction);
+  FSSL_CHECK(!o.time_from_us || !o.time_to_us || *o.time_from_us < *o.time_to_us, ConfigError,
+             "audit plan: the time range is empty (from >= to)");
+  if (o.filtered()) return filtered_plan(manifest, o, archive_dir);
   AuditPlan plan;
   plan.population = manifest.n_messages();
-  PlanStream stream(o.seed);
-  const std::vector<std::uint64_t> picked = o.sample_size > 0 ? exact_sample(plan.population, o.sample_size, stream)
-                                                              : bernoulli_sample(plan.population, o.fraction, stream);
+  PlanStream stream(o.seed, 0);
+  const std::vector<std::uint64_t> picked = sample_indices(plan.population, o, stream);
+  plan.strata.push_back({"", plan.population, picked.size()});
   // Global index -> (shard, row), walking the shards once (picked is ascending).
   plan.messages.reserve(picked.size());
   std::uint32_t shard = 0;

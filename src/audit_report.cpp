@@ -158,6 +158,10 @@ int write_audit_report(const AuditOptions& o, const AuditOutcome& out) {
                            {"flagged", c.flagged}, {"tokens", c.tokens}, {"exact", c.exact},
                            {"tiers", {{"safe", c.tiers[0]}, {"suspicious", c.tiers[1]}, {"dangerous", c.tiers[2]}}}});
   }
+  json plan_strata = json::array();
+  for (const auto& ps : out.plan_strata) {
+    plan_strata.push_back({{"key", ps.key}, {"population", ps.population}, {"planned", ps.planned}});
+  }
   json quarantined_json = json::array();
   for (const auto& [shard, q] : quarantined) {
     const std::string file = shard < out.shard_files.size() ? out.shard_files[shard] : "";
@@ -169,6 +173,9 @@ int write_audit_report(const AuditOptions& o, const AuditOutcome& out) {
       {"stop_reason", out.complete ? json(nullptr) : json(out.stop_reason)},
       {"config", {{"archive", o.archive_dir}, {"model", o.model_dir}, {"seed", o.seed},
                   {"sample_size", o.sample_size}, {"fraction", o.fraction}, {"token_budget", o.token_budget},
+                  {"time_from_us", o.time_from_us ? json(*o.time_from_us) : json(nullptr)},
+                  {"time_to_us", o.time_to_us ? json(*o.time_to_us) : json(nullptr)}, {"servers", o.servers},
+                  {"stratify", o.stratify},
                   {"dtype", o.dtype}, {"force_model", o.force_model}, {"window_hours", o.window_hours},
                   {"score", {{"sigmas", o.score.sigmas}, {"margin_grid", o.score.margin_grid},
                              {"margin_threshold", o.score.margin_threshold}, {"rank_cutoff", o.score.rank_cutoff}}},
@@ -181,7 +188,8 @@ int write_audit_report(const AuditOptions& o, const AuditOutcome& out) {
                               {"quarantine_is_finding", o.policy.quarantine_is_finding}}}}},
       {"archive", {{"digest", out.archive_digest}}},
       {"model", {{"fingerprint", out.model_fingerprint}}},
-      {"plan", {{"population", out.population}, {"planned", out.planned}, {"batches", out.batches_total}}},
+      {"plan", {{"archive_messages", out.archive_messages}, {"population", out.population}, {"planned", out.planned},
+                {"batches", out.batches_total}, {"strata", plan_strata}}},
       {"totals", {{"planned", out.planned}, {"done", out.results.size()}, {"scored", n_scored},
                   {"unverifiable", n_unverifiable}, {"quarantined", n_quarantined}, {"flagged", n_flagged}}},
       {"gumbel_max", stats_json(gumbel, o.score.margin_grid, "logits")},
@@ -214,8 +222,9 @@ int write_audit_report(const AuditOptions& o, const AuditOutcome& out) {
   }
 
   std::printf("#\n# fssl audit summary (%s)\n", out.complete ? "complete" : "incomplete");
-  std::printf("#   messages planned  %10llu of %llu in the archive\n", static_cast<unsigned long long>(out.planned),
-              static_cast<unsigned long long>(out.population));
+  std::printf("#   messages planned  %10llu of %llu passing the filters (%llu in the archive)\n",
+              static_cast<unsigned long long>(out.planned), static_cast<unsigned long long>(out.population),
+              static_cast<unsigned long long>(out.archive_messages));
   std::printf("#   messages scored   %10llu, %lld tokens, exact-match rate %.4f\n",
               static_cast<unsigned long long>(n_scored), static_cast<long long>(gumbel.tokens + ipt.tokens),
               gumbel.tokens + ipt.tokens ? static_cast<double>(gumbel.exact + ipt.exact) / static_cast<double>(gumbel.tokens + ipt.tokens) : 0.0);

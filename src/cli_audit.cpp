@@ -5,7 +5,9 @@
 #include <sstream>
 
 #include "cli_options.h"
+#include "fssl/archive_import.h"
 #include "fssl/audit.h"
+#include "fssl/audit_plan.h"
 #include "fssl/mpi.h"
 
 namespace fssl {
@@ -29,6 +31,14 @@ std::vector<double> parse_number_list(const std::string& text, const char* optio
   }
   FSSL_CHECK(!out.empty(), ConfigError, "--{}: empty list", option);
   return out;
+}
+
+std::optional<std::int64_t> parse_time(const std::string& text, const char* option) {
+  if (text.empty()) return std::nullopt;
+  std::int64_t us = 0;
+  FSSL_CHECK(parse_rfc3339_us(text, &us), ConfigError, "--{}: '{}' is not an RFC 3339 time (2025-11-26T00:00:00Z)",
+             option, text);
+  return us;
 }
 
 std::string join(const std::vector<double>& values) {
@@ -59,6 +69,7 @@ int cli_audit(const std::vector<std::string>& args) {
   AuditOptions a;
   std::string sigmas = join(a.score.sigmas), grid = join(a.score.margin_grid);
   std::string ipt_sigmas = join(a.ipt.sigmas), ipt_grid = join(a.ipt.distance_grid);
+  std::string time_from, time_to, servers;
   o.add_options()
       ("archive", po::value<std::string>(&a.archive_dir)->required(), "log archive directory")
       ("model", po::value<std::string>(&a.model_dir)->required(), "Hugging Face model directory the fleet serves")
@@ -68,6 +79,11 @@ int cli_audit(const std::vector<std::string>& args) {
       ("sample", po::value<std::uint64_t>(&a.sample_size)->default_value(a.sample_size),
        "messages to audit, uniformly without replacement (0: use --fraction)")
       ("fraction", po::value<double>(&a.fraction)->default_value(a.fraction), "audit each message with this probability")
+      ("time-from", po::value<std::string>(&time_from), "audit messages logged at or after this time (RFC 3339)")
+      ("time-to", po::value<std::string>(&time_to), "audit messages logged before this time (RFC 3339)")
+      ("servers", po::value<std::string>(&servers), "comma-separated server ids to audit (default: all)")
+      ("stratify", po::value<std::string>(&a.stratify)->default_value(a.stratify),
+       "none | model | server | window: sample --sample messages from each stratum (window: --window-hours)")
       ("tp", po::value<int>(&a.tp_size)->default_value(a.tp_size), "ranks per tensor-parallel worker group")
       ("token-budget", po::value<std::uint64_t>(&a.token_budget)->default_value(a.token_budget),
        "estimated tokens per work batch")
@@ -111,6 +127,13 @@ int cli_audit(const std::vector<std::string>& args) {
   a.ipt.sigmas = parse_number_list(ipt_sigmas, "ipt-sigmas");
   a.ipt.distance_grid = parse_number_list(ipt_grid, "ipt-distance-grid");
   a.ipt.rank_cutoff = a.score.rank_cutoff;
+  a.time_from_us = parse_time(time_from, "time-from");
+  a.time_to_us = parse_time(time_to, "time-to");
+  std::stringstream list(servers);
+  for (std::string item; std::getline(list, item, ',');) {
+    if (!item.empty()) a.servers.push_back(item);
+  }
+  parse_stratify(a.stratify);  // refuse a bad name before MPI starts
   FSSL_CHECK(a.token_budget > 0, ConfigError, "--token-budget must be positive");
 
   MpiEnvironment env(nullptr, nullptr);

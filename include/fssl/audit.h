@@ -17,7 +17,9 @@
 // Collective over MPI_COMM_WORLD: every rank calls run_audit with the same options.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "fssl/mpi.h"
 #include "fssl/scoring.h"
@@ -39,6 +41,9 @@ struct AuditOptions {
   std::uint64_t seed = 0;               // the audit seed
   std::uint64_t sample_size = 0;        // exact n without replacement, or
   double fraction = 0.0;                // each message with this probability
+  std::optional<std::int64_t> time_from_us, time_to_us;  // audit messages logged in [from, to)
+  std::vector<std::string> servers;     // audit these servers only (empty: all)
+  std::string stratify = "none";        // none | model | server | window: --sample per stratum
   int tp_size = 1;                      // ranks per worker group
   std::uint64_t token_budget = 4096;    // estimated prompt + output tokens per work batch
   std::string dtype = "fp32";           // replay compute dtype: fp32 | bf16

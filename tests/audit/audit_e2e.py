@@ -14,9 +14,11 @@ own run directories under DIR and checks one promise of the issue:
                   summary identical to an uninterrupted run (timing and run fields aside)
   resume-sigterm  SIGTERM to every rank, as Slurm does at a time limit -> same
   resume-sigkill  SIGKILL to mpiexec and every rank mid-way -> rerun resumes from the journal
+  resume-rank-dies  one worker rank SIGKILLed: mpiexec takes the job down naming it; rerun resumes
   max-time        --max-time far too short -> exit 4 -> rerun completes, same summary
   quarantine      one shard's HDF5 header destroyed -> shard quarantined, its messages
                   unverifiable, the rest scored exactly as in the intact audit, exit 3
+  strata          --stratify server --servers: the sample per selected server, nothing else
   exit-codes      0 within policy, 3 findings, 2 for a model of another fingerprint (refused),
                   a bad rank count and a bad option; --force-model audits anyway
 """
@@ -55,9 +57,10 @@ class Audit:
         self.env = dict(os.environ, **MPI_ENV)
 
     def command(self, np, out, extra=(), tp=1, archive=None, model=None):
+        sample = [] if "--sample" in extra else ["--sample", str(SAMPLE)]
         return ["mpiexec", "-n", str(np), self.fssl, "audit", "--archive", archive or self.archive,
-                "--model", model or self.model, "--out", out, "--seed", "11", "--sample", str(SAMPLE),
-                "--tp", str(tp), "--threads", "1", "--progress-seconds", "1"] + list(extra)
+                "--model", model or self.model, "--out", out, "--seed", "11", "--tp", str(tp), "--threads", "1",
+                "--progress-seconds", "1"] + sample + list(extra)
 
     def run(self, np, out, extra=(), tp=1, archive=None, model=None, expect=None):
         cmd = self.command(np, out, extra, tp, archive, model)
@@ -153,6 +156,8 @@ def case_resume(a, how):
     def interrupt(p):
         if how == "sigusr1":
             p.send_signal(signal.SIGUSR1)  # mpiexec forwards SIGUSR1 to every rank
+        elif how == "rank-dies":
+            os.kill(sorted(rank_pids(p.pid))[-1], signal.SIGKILL)  # one worker rank dies
         elif how == "sigterm":
             for pid in rank_pids(p.pid):  # Slurm signals every task itself
                 os.kill(pid, signal.SIGTERM)
@@ -164,6 +169,8 @@ def case_resume(a, how):
     base, out, extra, code, text = interrupted_then_resumed(a, "resume-" + how, interrupt)
     if how == "sigkill":
         check(not os.path.exists(os.path.join(out, "summary.json")), "killed run wrote no summary")
+    elif how == "rank-dies":
+        check(code != 0 and "signal 9" in text, "a dead worker takes the job down, mpiexec naming it (exit %d)" % code)
     else:
         check(code == 4, "%s: interrupted audit exits 4 (got %d)" % (how, code))
         s = json.load(open(os.path.join(out, "summary.json")))
@@ -240,6 +247,19 @@ def case_exit_codes(a):
     a.run(3, out + "-bad-option", ["--dtype", "fp8"], expect=2)
 
 
+def case_strata(a):
+    out = os.path.join(a.work, "strata")
+    shutil.rmtree(out, ignore_errors=True)
+    a.run(3, out, ["--stratify", "server", "--servers", "sim-0,sim-2", "--sample", "9",
+                   "--policy-max-flagged", "1000"], expect=0)
+    s = json.load(open(os.path.join(out, "summary.json")))
+    strata = {p["key"]: p for p in s["plan"]["strata"]}
+    check(sorted(strata) == ["sim-0", "sim-2"], "one plan stratum per selected server")
+    check(all(p["planned"] == 9 for p in strata.values()), "9 messages planned from each server")
+    check({t["server"] for t in s["strata"]} == {"sim-0", "sim-2"}, "only the selected servers are audited")
+    check(sum(t["scored"] for t in s["strata"] if t["server"] == "sim-2") == 9, "sim-2's 9 messages are scored")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--fssl", required=True)
@@ -249,10 +269,11 @@ def main():
     a = Audit(args)
     cases = {
         "setup": setup, "identical": case_identical, "max-time": case_max_time, "quarantine": case_quarantine,
-        "exit-codes": case_exit_codes,
+        "exit-codes": case_exit_codes, "strata": case_strata,
         "resume-sigusr1": lambda a: case_resume(a, "sigusr1"),
         "resume-sigterm": lambda a: case_resume(a, "sigterm"),
         "resume-sigkill": lambda a: case_resume(a, "sigkill"),
+        "resume-rank-dies": lambda a: case_resume(a, "rank-dies"),
     }
     if args.case not in cases:
         fail("unknown case " + args.case)
