@@ -18,15 +18,6 @@
 namespace fssl {
 namespace {
 
-// Seed, sample size and fraction; no filters.
-PlanOptions options(std::uint64_t seed, std::uint64_t sample_size, double fraction) {
-  PlanOptions o;
-  o.seed = seed;
-  o.sample_size = sample_size;
-  o.fraction = fraction;
-  return o;
-}
-
 Manifest manifest_of(const std::vector<std::uint64_t>& shard_sizes) {
   Manifest m;
   for (std::uint64_t n : shard_sizes) {
@@ -46,9 +37,9 @@ std::uint64_t global_index(const Manifest& m, const MessageRef& r) {
 
 TEST(AuditPlan, ExactSizeIsReproducibleSortedAndWithoutReplacement) {
   const Manifest m = manifest_of({10, 0, 15, 25});
-  const AuditPlan a = audit_plan(m, options(7, 12, 0.0));
-  const AuditPlan b = audit_plan(m, options(7, 12, 0.0));
-  const AuditPlan c = audit_plan(m, options(8, 12, 0.0));
+  const AuditPlan a = audit_plan(m, test::plan_options(7, 12, 0.0));
+  const AuditPlan b = audit_plan(m, test::plan_options(7, 12, 0.0));
+  const AuditPlan c = audit_plan(m, test::plan_options(8, 12, 0.0));
   EXPECT_EQ(a.population, 50u);
   ASSERT_EQ(a.messages.size(), 12u);
   EXPECT_EQ(a.messages, b.messages);
@@ -59,7 +50,7 @@ TEST(AuditPlan, ExactSizeIsReproducibleSortedAndWithoutReplacement) {
     EXPECT_NE(r.shard, 1u);  // the empty shard holds nothing
     EXPECT_LT(r.row, m.shards[r.shard].n_messages);
   }
-  EXPECT_EQ(audit_plan(m, options(7, 500, 0.0)).messages.size(), 50u);  // n >= N: everything
+  EXPECT_EQ(audit_plan(m, test::plan_options(7, 500, 0.0)).messages.size(), 50u);  // n >= N: everything
 }
 
 TEST(AuditPlan, ExactSizeIsUniformOverMessagesAcrossShards) {
@@ -69,7 +60,7 @@ TEST(AuditPlan, ExactSizeIsUniformOverMessagesAcrossShards) {
   std::vector<double> count(50, 0.0);
   const int plans = 4000;
   for (int seed = 0; seed < plans; ++seed) {
-    for (const MessageRef& r : audit_plan(m, options(static_cast<std::uint64_t>(seed), 10, 0.0)).messages) {
+    for (const MessageRef& r : audit_plan(m, test::plan_options(static_cast<std::uint64_t>(seed), 10, 0.0)).messages) {
       count[global_index(m, r)] += 1.0;
     }
   }
@@ -80,7 +71,7 @@ TEST(AuditPlan, ExactSizeIsUniformOverMessagesAcrossShards) {
   // And every pair of positions is as likely: the first sampled index is not biased low or high.
   std::vector<double> first(50, 0.0);
   for (int seed = 0; seed < plans; ++seed) {
-    first[global_index(m, audit_plan(m, options(static_cast<std::uint64_t>(seed), 1, 0.0)).messages.front())] += 1.0;
+    first[global_index(m, audit_plan(m, test::plan_options(static_cast<std::uint64_t>(seed), 1, 0.0)).messages.front())] += 1.0;
   }
   double chi2_single = 0.0;
   for (double c : first) chi2_single += (c - plans / 50.0) * (c - plans / 50.0) / (plans / 50.0);
@@ -94,7 +85,7 @@ TEST(AuditPlan, FractionKeepsEachMessageWithItsProbability) {
   std::vector<double> count(1000, 0.0);
   const int plans = 400;
   for (int seed = 0; seed < plans; ++seed) {
-    const AuditPlan p = audit_plan(m, options(static_cast<std::uint64_t>(seed), 0, f));
+    const AuditPlan p = audit_plan(m, test::plan_options(static_cast<std::uint64_t>(seed), 0, f));
     const auto n = static_cast<double>(p.messages.size());
     total += n;
     total_sq += n * n;
@@ -107,24 +98,24 @@ TEST(AuditPlan, FractionKeepsEachMessageWithItsProbability) {
   double chi2 = 0.0;
   for (double c : count) chi2 += (c - plans * f) * (c - plans * f) / (plans * f);
   EXPECT_LT(chi2, 1143.0);
-  EXPECT_EQ(audit_plan(m, options(1, 0, 1.0)).messages.size(), 1000u);
+  EXPECT_EQ(audit_plan(m, test::plan_options(1, 0, 1.0)).messages.size(), 1000u);
 }
 
 TEST(AuditPlan, BillionMessageArchivePlansInSampleSizedMemory) {
   const Manifest m = manifest_of(std::vector<std::uint64_t>(1000, 1000000));  // 10^9 messages
-  const AuditPlan p = audit_plan(m, options(3, 100000, 0.0));
+  const AuditPlan p = audit_plan(m, test::plan_options(3, 100000, 0.0));
   EXPECT_EQ(p.population, 1000000000u);
   EXPECT_EQ(p.messages.size(), 100000u);
   EXPECT_GT(p.messages.back().shard, 990u);  // spread to the end of the archive
-  const AuditPlan q = audit_plan(m, options(3, 0, 1e-4));
+  const AuditPlan q = audit_plan(m, test::plan_options(3, 0, 1e-4));
   EXPECT_NEAR(static_cast<double>(q.messages.size()), 1e5, 5 * std::sqrt(1e5));
 }
 
 TEST(AuditPlan, RefusesAmbiguousOptions) {
   const Manifest m = manifest_of({10});
-  EXPECT_THROW(audit_plan(m, options(1, 0, 0.0)), ConfigError);
-  EXPECT_THROW(audit_plan(m, options(1, 5, 0.5)), ConfigError);
-  EXPECT_THROW(audit_plan(m, options(1, 0, 1.5)), ConfigError);
+  EXPECT_THROW(audit_plan(m, test::plan_options(1, 0, 0.0)), ConfigError);
+  EXPECT_THROW(audit_plan(m, test::plan_options(1, 5, 0.5)), ConfigError);
+  EXPECT_THROW(audit_plan(m, test::plan_options(1, 0, 1.5)), ConfigError);
 }
 
 }  // namespace

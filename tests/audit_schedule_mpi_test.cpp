@@ -10,18 +10,10 @@
 
 #include "fssl/audit_schedule.h"
 #include "fssl/error.h"
+#include "test_util.h"
 
 namespace fssl {
 namespace {
-
-// Seed, sample size and fraction; no filters.
-PlanOptions options(std::uint64_t seed, std::uint64_t sample_size, double fraction) {
-  PlanOptions o;
-  o.seed = seed;
-  o.sample_size = sample_size;
-  o.fraction = fraction;
-  return o;
-}
 
 Manifest manifest_of(const std::vector<std::uint64_t>& sizes, const std::vector<std::uint64_t>& tokens_per_message) {
   Manifest m;
@@ -36,7 +28,7 @@ Manifest manifest_of(const std::vector<std::uint64_t>& sizes, const std::vector<
 
 TEST(AuditSchedule, QueueCutsBatchesByTokenBudgetInPlanOrder) {
   const Manifest m = manifest_of({100, 100}, {10, 300});
-  const AuditPlan plan = audit_plan(m, options(5, 60, 0.0));
+  const AuditPlan plan = audit_plan(m, test::plan_options(5, 60, 0.0));
   WorkQueue q(plan, m, 100);
   std::vector<MessageRef> seen;
   while (auto b = q.next()) {
@@ -57,7 +49,7 @@ TEST(AuditSchedule, QueueCutsBatchesByTokenBudgetInPlanOrder) {
 
 TEST(AuditSchedule, ResumedQueueSkipsJournaledBatchesWithTheSameCuts) {
   const Manifest m = manifest_of({100, 100}, {10, 300});
-  const AuditPlan plan = audit_plan(m, options(5, 60, 0.0));
+  const AuditPlan plan = audit_plan(m, test::plan_options(5, 60, 0.0));
   WorkQueue full(plan, m, 100);
   std::vector<WorkBatch> all;
   while (auto b = full.next()) all.push_back(*b);
@@ -86,7 +78,7 @@ void run_schedule(int tp) {
   MpiComm world;
   const AuditLayout layout = audit_layout(world.world_size(), tp);
   const Manifest m = manifest_of({40, 25, 35}, {20, 70, 5});
-  const AuditPlan plan = audit_plan(m, options(11, 57, 0.0));
+  const AuditPlan plan = audit_plan(m, test::plan_options(11, 57, 0.0));
   std::vector<std::int64_t> mine;  // flattened (shard, row) this rank received
   if (world.rank() == 0) {
     WorkQueue q(plan, m, 120);

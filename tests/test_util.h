@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fssl/archive.h"
+#include "fssl/audit_plan.h"
 
 namespace fssl::test {
 
@@ -67,6 +68,15 @@ inline void write_test_archive(const std::string& dir, std::uint64_t n, std::uin
   ArchiveWriter w = ArchiveWriter::open(dir, options);
   for (std::uint64_t i = 0; i < n; ++i) w.append(test_record(i));
   w.close();
+}
+
+// An audit plan's seed, sample size and fraction; no filters or strata.
+inline PlanOptions plan_options(std::uint64_t seed, std::uint64_t sample_size, double fraction) {
+  PlanOptions o;
+  o.seed = seed;
+  o.sample_size = sample_size;
+  o.fraction = fraction;
+  return o;
 }
 
 }  // namespace fssl::test
