@@ -4,12 +4,13 @@
 # (a coordinator + 2 worker groups of 1 rank) at several token budgets, and print verified
 # output tok/s, tok/s with prompts, and the worker groups' utilisation (1 - utilisation is the
 # time a group waits on the coordinator, the network and the file system rather than replaying).
-#   jobs/bench_audit.sh [presets (tiny,small)] [budgets (256,2048,8192)] [ranks (3)]
+#   jobs/bench_audit.sh [presets (tiny,small)] [budgets (1,256,2048,8192)] [ranks (3)]
+# Budget 1 puts one message in each batch: no packing, the per-message path, for comparison.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 fssl="${FSSL_BUILD_DIR:-$root/build}/fssl"
 presets="${1:-tiny,small}"
-budgets="${2:-256,2048,8192}"
+budgets="${2:-1,256,2048,8192}"
 ranks="${3:-3}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
