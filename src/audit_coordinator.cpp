@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -16,6 +17,7 @@
 #include "fssl/audit_plan.h"
 #include "fssl/audit_schedule.h"
 #include "fssl/log.h"
+#include "fssl/model_config.h"
 
 namespace fssl {
 namespace {
@@ -85,7 +87,14 @@ int run_coordinator(const MpiComm& world, const AuditLayout& layout, const Audit
   AuditOutcome outcome;
   outcome.model_fingerprint = fingerprint;
   outcome.archive_digest = hex_encode(sha256(manifest.to_json_text()));
-  for (const ShardEntry& e : manifest.shards) outcome.shard_files.push_back(e.file);
+  for (const ShardEntry& e : manifest.shards) {
+    outcome.shard_files.push_back(e.file);
+    outcome.archive_output_tokens += static_cast<double>(e.n_output_tokens);
+  }
+  outcome.vocab_size = ModelConfig::read(options.model_dir + "/config.json").vocab_size;
+  for (const auto& entry : std::filesystem::directory_iterator(options.model_dir)) {
+    if (entry.path().extension() == ".safetensors") outcome.model_bytes += static_cast<double>(entry.file_size());
+  }
   PlanOptions plan_options;
   plan_options.seed = options.seed;
   plan_options.sample_size = options.sample_size;
@@ -96,6 +105,7 @@ int run_coordinator(const MpiComm& world, const AuditLayout& layout, const Audit
   plan_options.stratify = parse_stratify(options.stratify);
   plan_options.window_hours = options.window_hours;
   const AuditPlan plan = audit_plan(manifest, plan_options, options.archive_dir);
+  outcome.filtered = plan_options.filtered();
   check_model_identity(options.archive_dir, manifest, plan, fingerprint, options.force_model);
   outcome.population = plan.population;
   outcome.archive_messages = manifest.n_messages();

@@ -36,6 +36,10 @@ struct AuditOutcome {
   std::vector<MessageResult> results;  // plan order (complete) or the finished part (incomplete)
   std::string archive_digest, model_fingerprint;
   std::vector<std::string> shard_files;            // manifest order (names quarantined shards)
+  std::int64_t vocab_size = 0;                     // the audited model's logits width V
+  double model_bytes = 0.0;                        // its weight files (the secret an exfiltration would move)
+  double archive_output_tokens = 0.0;              // in the manifest (the population's when unfiltered)
+  bool filtered = false;                           // filters or strata: the population's tokens are estimated
   int n_groups = 0;
   double wall_seconds = 0.0;    // the coordinator's, from start to the end of serving
   double serve_seconds = 0.0;   // from the first work request to the last reply

@@ -7,10 +7,13 @@
 
 #include <cstdio>
 #include <ctime>
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <tuple>
 
+#include "audit_bounds.h"
 #include "audit_internal.h"
 #include "fssl/audit_results.h"
 #include "fssl/error.h"
@@ -88,6 +91,7 @@ int write_audit_report(const AuditOptions& o, const AuditOutcome& out) {
   std::map<std::uint32_t, std::pair<std::string, std::int64_t>> quarantined;  // shard -> reason, messages
   std::uint64_t n_scored = 0, n_unverifiable = 0, n_quarantined = 0, n_flagged = 0;
   const auto window_us = static_cast<std::int64_t>(o.window_hours * 3600e6);
+  BoundsInput bounds_in;
   for (std::size_t i = 0; i < out.results.size(); ++i) {
     const MessageResult& r = out.results[i];
     if (r.status == MessageStatus::kQuarantined) {  // never read: no model, server or time to stratify by
@@ -108,6 +112,9 @@ int write_audit_report(const AuditOptions& o, const AuditOutcome& out) {
     ++n_scored;
     ++c.scored;
     (r.inverse_cdf ? ipt : gumbel).add_message(r.tokens);
+    double bits = 0.0;
+    for (double b : r.tokens.bits) bits += b;
+    bounds_in.messages.emplace_back(bits, r.tokens.size());
     c.tokens += static_cast<std::int64_t>(r.tokens.size());
     for (std::size_t t = 0; t < r.tokens.size(); ++t) {
       c.exact += r.tokens.exact[t];
@@ -147,6 +154,26 @@ int write_audit_report(const AuditOptions& o, const AuditOutcome& out) {
   };
   const double utilisation =
       out.serve_seconds > 0 && out.n_groups > 0 ? out.replay_seconds / (out.serve_seconds * out.n_groups) : 0.0;
+  // Fleet-wide bounds: flagged among scored messages, against the audited population.
+  bounds_in.tokens = static_cast<std::uint64_t>(gumbel.tokens + ipt.tokens);
+  bounds_in.dangerous = static_cast<std::uint64_t>(gumbel.tiers[2] + ipt.tiers[2]);
+  bounds_in.log2_vocab = out.vocab_size > 0 ? std::log2(static_cast<double>(out.vocab_size)) : 0.0;
+  bounds_in.population_tokens_estimated = out.filtered;
+  bounds_in.population_output_tokens =
+      out.filtered ? (n_scored ? static_cast<double>(bounds_in.tokens) / static_cast<double>(n_scored) *
+                                     static_cast<double>(out.population)
+                               : 0.0)
+                   : out.archive_output_tokens;
+  bounds_in.secret_bytes = o.bounds.secret_bytes > 0 ? o.bounds.secret_bytes : out.model_bytes;
+  bounds_in.fleet = {"", n_flagged, n_scored, out.population};
+  for (const auto& [key, sc] : strata) {
+    const auto& [model, server, window] = key;
+    bounds_in.strata.push_back({model + " / " + server + " / " + utc_time(window * window_us),
+                                static_cast<std::uint64_t>(sc.flagged), static_cast<std::uint64_t>(sc.scored), std::nullopt});
+  }
+  const BoundsReport bounds = audit_bounds(o, bounds_in);
+  v.lines.insert(v.lines.end(), bounds.lines.begin(), bounds.lines.end());
+  v.findings.insert(v.findings.end(), bounds.findings.begin(), bounds.findings.end());
   const int code = !out.complete ? kExitIncomplete : v.findings.empty() ? kExitOk : kExitFindings;
 
   json strata_json = json::array();
@@ -185,7 +212,14 @@ int write_audit_report(const AuditOptions& o, const AuditOutcome& out) {
                               {"suspicious_fraction", o.policy.suspicious_fraction},
                               {"max_flagged_messages", o.policy.max_flagged_messages},
                               {"max_unverifiable_fraction", o.policy.max_unverifiable_fraction},
-                              {"quarantine_is_finding", o.policy.quarantine_is_finding}}}}},
+                              {"quarantine_is_finding", o.policy.quarantine_is_finding},
+                              {"max_dangerous_rate", o.policy.max_dangerous_rate},
+                              {"max_info_percent", o.policy.max_info_percent},
+                              {"max_malicious_fraction", o.policy.max_malicious_fraction}}},
+                  {"bounds", {{"confidence", o.bounds.confidence}, {"detect_fraction", o.bounds.detect_fraction},
+                              {"secret_bytes", o.bounds.secret_bytes},
+                              {"channel_bytes_per_day", o.bounds.channel_bytes_per_day},
+                              {"output_tokens_per_day", o.bounds.output_tokens_per_day}}}}},
       {"archive", {{"digest", out.archive_digest}}},
       {"model", {{"fingerprint", out.model_fingerprint}}},
       {"plan", {{"archive_messages", out.archive_messages}, {"population", out.population}, {"planned", out.planned},
@@ -195,6 +229,7 @@ int write_audit_report(const AuditOptions& o, const AuditOutcome& out) {
       {"gumbel_max", stats_json(gumbel, o.score.margin_grid, "logits")},
       {"inverse_cdf", stats_json(ipt, o.ipt.distance_grid, "probability")},
       {"strata", strata_json},
+      {"bounds", bounds.json},
       {"verdict", {{"within_policy", out.complete && v.findings.empty()}, {"findings", v.findings}}},
       {"flagged_messages", flagged},
       {"unverifiable_messages", unverifiable},
@@ -232,6 +267,7 @@ int write_audit_report(const AuditOptions& o, const AuditOutcome& out) {
               static_cast<long long>(gumbel.tiers[0] + ipt.tiers[0]), static_cast<long long>(gumbel.tiers[1] + ipt.tiers[1]),
               static_cast<long long>(gumbel.tiers[2] + ipt.tiers[2]), gumbel.charged_bits() + ipt.charged_bits());
   for (const auto& [text, ok] : v.lines) std::printf("#   %-62s %s\n", text.c_str(), ok ? "OK" : "FAILED");
+  for (const std::string& s : bounds.statements) std::printf("#   %s\n", s.c_str());
   if (!out.complete) {
     std::printf("#   %-62s %s\n", ("incomplete: " + out.stop_reason).c_str(), "FAILED");
     std::printf("#   the journal keeps the finished work: rerun the same command to resume\n");

@@ -117,6 +117,22 @@ int cli_audit(const std::vector<std::string>& args) {
       ("policy-max-unverifiable",
        po::value<double>(&a.policy.max_unverifiable_fraction)->default_value(a.policy.max_unverifiable_fraction),
        "findings when a larger share of the sample is unverifiable or quarantined")
+      ("policy-max-fpr", po::value<double>(&a.policy.max_dangerous_rate)->default_value(a.policy.max_dangerous_rate),
+       "findings when the token false-positive rate's upper bound is higher (a fraction; 1: off)")
+      ("policy-max-info-percent", po::value<double>(&a.policy.max_info_percent)->default_value(a.policy.max_info_percent),
+       "findings when the extractable-information upper bound is higher (% of log2 V)")
+      ("policy-max-malicious", po::value<double>(&a.policy.max_malicious_fraction)->default_value(a.policy.max_malicious_fraction),
+       "findings when the upper bound on the malicious share of the traffic is higher (a fraction)")
+      ("confidence", po::value<double>(&a.bounds.confidence)->default_value(a.bounds.confidence),
+       "confidence of every interval and bound in the summary")
+      ("detect-fraction", po::value<double>(&a.bounds.detect_fraction)->default_value(a.bounds.detect_fraction),
+       "report the chance this sample catches a malicious share this large")
+      ("secret-bytes", po::value<double>(&a.bounds.secret_bytes)->default_value(a.bounds.secret_bytes),
+       "bytes an exfiltration would move (0: the model's weight files)")
+      ("channel-bytes-per-day", po::value<double>(&a.bounds.channel_bytes_per_day)->default_value(a.bounds.channel_bytes_per_day),
+       "raw output channel of the fleet in bytes/day (0: from --output-tokens-per-day)")
+      ("output-tokens-per-day", po::value<double>(&a.bounds.output_tokens_per_day)->default_value(a.bounds.output_tokens_per_day),
+       "fleet output tokens per day (with log2 V: the raw channel)")
       ("policy-quarantine-is-finding",
        po::value<bool>(&a.policy.quarantine_is_finding)->default_value(a.policy.quarantine_is_finding),
        "findings when a shard is quarantined");

@@ -11,22 +11,9 @@
 namespace fssl {
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string output;
-};
+using Result = test::CommandResult;
 
-// Runs `fssl <args>` through the shell, capturing stdout and stderr together.
-Result fssl(const std::string& args) {
-  Result r;
-  FILE* pipe = ::popen((std::string(FSSL_BINARY) + " " + args + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return r;
-  char buf[4096];
-  while (std::fgets(buf, sizeof buf, pipe) != nullptr) r.output += buf;
-  const int status = ::pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+Result fssl(const std::string& args) { return test::run_fssl(args); }
 
 TEST(Cli, HelpListsCommandsAndOptionsWithDefaults) {
   Result top = fssl("--help");

@@ -1,7 +1,10 @@
 // Shared test fixtures: temporary directories and deterministic records/archives.
 #pragma once
 
+#include <sys/wait.h>
+
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -69,6 +72,25 @@ inline void write_test_archive(const std::string& dir, std::uint64_t n, std::uin
   for (std::uint64_t i = 0; i < n; ++i) w.append(test_record(i));
   w.close();
 }
+
+#ifdef FSSL_BINARY
+// The exit code and output of `fssl <args>` run through the shell (stderr too with merge_stderr).
+struct CommandResult {
+  int code = -1;
+  std::string output;
+};
+
+inline CommandResult run_fssl(const std::string& args, bool merge_stderr = true) {
+  CommandResult r;
+  FILE* pipe = ::popen((std::string(FSSL_BINARY) + " " + args + (merge_stderr ? " 2>&1" : "")).c_str(), "r");
+  if (pipe == nullptr) return r;
+  char buf[4096];
+  while (std::fgets(buf, sizeof buf, pipe) != nullptr) r.output += buf;
+  const int status = ::pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+#endif
 
 // An audit plan's seed, sample size and fraction; no filters or strata.
 inline PlanOptions plan_options(std::uint64_t seed, std::uint64_t sample_size, double fraction) {

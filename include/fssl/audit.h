@@ -34,6 +34,18 @@ struct AuditPolicy {
   std::uint64_t max_flagged_messages = 0;    // findings when more messages are flagged
   double max_unverifiable_fraction = 0.05;   // findings when more of the sample is unverifiable
   bool quarantine_is_finding = true;         // findings when any shard was quarantined
+  double max_dangerous_rate = 1.0;           // findings when the token FPR's upper bound is higher (1: off)
+  double max_info_percent = 100.0;           // ... when the extractable-information upper bound is higher
+  double max_malicious_fraction = 1.0;       // ... when the malicious-traffic upper bound is higher
+};
+
+// The fleet-wide statements every summary carries (verification-math.md §7-§8).
+struct BoundsConfig {
+  double confidence = 0.95;          // of every interval and bound
+  double detect_fraction = 0.01;     // p: would this sample have caught a p share of malicious messages?
+  double secret_bytes = 0.0;         // size to exfiltrate (0: the audited model's weight files)
+  double channel_bytes_per_day = 0.0;     // raw output channel (0: output tokens/day x log2 V / 8)
+  double output_tokens_per_day = 0.0;     // fleet output (0: no exfiltration timeline unless the above is set)
 };
 
 struct AuditOptions {
@@ -56,6 +68,7 @@ struct AuditOptions {
   ScoreConfig score;
   IptConfig ipt;
   AuditPolicy policy;
+  BoundsConfig bounds;
 };
 
 // Runs the audit on every rank of `world`; returns the exit code (kExitOk, kExitFindings or
