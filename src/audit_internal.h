@@ -1,5 +1,7 @@
 // Pieces of the audit job shared by its source files (private to src/audit_*.cpp).
 #pragma once
+#include <nlohmann/json.hpp>
+
 #include <string>
 #include <vector>
 
@@ -47,6 +49,11 @@ struct AuditOutcome {
   std::uint64_t output_tokens_run = 0, processed_tokens_run = 0;  // verified in this run (not resumed)
   std::string stop_reason;                         // why an incomplete run stopped
 };
+
+// `fssl calibrate` (audit_calibration.cpp): the frontiers into summary["calibration"], the
+// operating points into RUN/calibration.json, the table on stdout; true when every sampler family
+// seen has an operating point meeting the target.
+bool write_calibration(const AuditOptions& options, const AuditOutcome& outcome, nlohmann::json* summary);
 
 // Writes RUN/summary.json (and RUN/results.h5 when complete), prints the human block; returns
 // the exit code (kExitOk, kExitFindings, kExitIncomplete).

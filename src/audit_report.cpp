@@ -242,6 +242,11 @@ int write_audit_report(const AuditOptions& o, const AuditOutcome& out) {
                   {"verified_tokens_per_second", rate(out.output_tokens_run)},
                   {"processed_tokens_per_second", rate(out.processed_tokens_run)},
                   {"group_utilisation", utilisation}}}};
+  int exit_code = code;
+  if (o.calibration && out.complete) {
+    exit_code = write_calibration(o, out, &summary) ? kExitOk : kExitFindings;
+    summary["exit_code"] = exit_code;
+  }
   const std::string summary_path = o.run_dir + "/summary.json";
   {
     std::ofstream f(summary_path + ".tmp");
@@ -274,10 +279,15 @@ int write_audit_report(const AuditOptions& o, const AuditOutcome& out) {
   }
   std::printf("#   %.1f s serving: %.0f verified output tok/s (%.0f tok/s with prompts), groups busy %.0f%%\n",
               out.serve_seconds, rate(out.output_tokens_run), rate(out.processed_tokens_run), 100.0 * utilisation);
-  std::printf("# %s; report: %s%s\n", code == kExitOk ? "within policy" : code == kExitFindings ? "findings over policy" : "incomplete (exit 4)",
+  const char* verdict = o.calibration ? (exit_code == kExitOk ? "calibrated" : exit_code == kExitFindings
+                                                                               ? "no operating point meets the target"
+                                                                               : "incomplete (exit 4)")
+                                      : code == kExitOk ? "within policy"
+                                      : code == kExitFindings ? "findings over policy" : "incomplete (exit 4)";
+  std::printf("# %s; report: %s%s\n", verdict,
               summary_path.c_str(), out.complete ? (", " + o.run_dir + "/results.h5").c_str() : "");
   std::fflush(stdout);
-  return code;
+  return exit_code;
 }
 
 }  // namespace fssl

@@ -28,6 +28,8 @@ const std::vector<Command>& commands() {
       {{"model inspect", "architecture, parameters, dtypes and fingerprint of a model directory", ""}, cli_model_inspect},
       {{"audit", "the audit job: sample, replay and score logged messages across MPI worker groups", ""}, cli_audit},
       {{"plan", "capacity planning: sampling fraction, verifier GPUs, detection confidence, exfiltration timeline", ""}, cli_plan},
+      {{"calibrate", "FPR vs extractable-information frontier on honest traffic; writes the operating point", ""},
+       cli_calibrate},
       {{"simulate", "a simulated inference server (honest or adversarial) writing an archive", ""}, cli_simulate},
       {{"bench prefill", "prefill throughput, GFLOP/s and MFU against a measured matmul peak", ""}, cli_bench_prefill},
       {{"bench score", "scored tokens/s, batched vs a per-token loop like the paper's code", ""}, cli_bench_score},

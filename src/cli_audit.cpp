@@ -59,14 +59,33 @@ void install_checkpoint_handlers() {
   sigaction(SIGTERM, &action, nullptr);
 }
 
-}  // namespace
-
-int cli_audit(const std::vector<std::string>& args) {
-  CommandSpec spec{"audit", "",
-                   "mpirun -np N fssl audit --archive DIR --model DIR --out RUN_DIR (--sample N | --fraction F) "
-                   "[--seed S] [--tp T] [--config configs/audit.ini]"};
+// `fssl audit` and `fssl calibrate` share every option: calibration is an audit of honest traffic
+// whose report is the frontier.
+int run_audit_command(const std::vector<std::string>& args, bool calibrating) {
+  CommandSpec spec{calibrating ? "calibrate" : "audit", "",
+                   calibrating
+                       ? "mpirun -np N fssl calibrate --archive HONEST_DIR --model DIR --out RUN_DIR (--sample N | "
+                         "--fraction F) [--target-fpr PERCENT] [--rank-cutoffs 1,4,8,16,32] [--margin-grid ...]"
+                       : "mpirun -np N fssl audit --archive DIR --model DIR --out RUN_DIR (--sample N | --fraction F) "
+                         "[--seed S] [--tp T] [--calibration RUN/calibration.json] [--config configs/audit.ini]"};
   po::options_description o("Options");
   AuditOptions a;
+  CalibrationOptions calibration;
+  std::string rank_cutoffs = "1,4,8,16,32", calibration_file;
+  if (calibrating) {
+    // A finer default grid: the frontier has one point per threshold and rank cutoff.
+    a.score.margin_grid = {0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10};
+    o.add_options()
+        ("target-fpr", po::value<double>(&calibration.target_fpr_percent)->default_value(calibration.target_fpr_percent),
+         "target token false-positive rate, in percent")
+        ("rank-cutoffs", po::value<std::string>(&rank_cutoffs)->default_value(rank_cutoffs), "rank cutoffs R to sweep")
+        ("max-suspicious-percent",
+         po::value<double>(&calibration.max_suspicious_percent)->default_value(calibration.max_suspicious_percent),
+         "drop operating points with more suspicious tokens (percent)");
+  } else {
+    o.add_options()("calibration", po::value<std::string>(&calibration_file),
+                    "calibration.json of fssl calibrate: its margin threshold and rank cutoff replace the options'");
+  }
   std::string sigmas = join(a.score.sigmas), grid = join(a.score.margin_grid);
   std::string ipt_sigmas = join(a.ipt.sigmas), ipt_grid = join(a.ipt.distance_grid);
   std::string time_from, time_to, servers;
@@ -151,11 +170,22 @@ int cli_audit(const std::vector<std::string>& args) {
   }
   parse_stratify(a.stratify);  // refuse a bad name before MPI starts
   FSSL_CHECK(a.token_budget > 0, ConfigError, "--token-budget must be positive");
+  if (calibrating) {
+    calibration.rank_cutoffs.clear();
+    for (double r : parse_number_list(rank_cutoffs, "rank-cutoffs")) calibration.rank_cutoffs.push_back(std::llround(r));
+    a.calibration = calibration;
+  }
+  if (!calibration_file.empty()) apply_calibration_file(calibration_file, &a);
 
   MpiEnvironment env(nullptr, nullptr);
   install_checkpoint_handlers();
   MpiComm world;
   return run_audit(world, a);
 }
+
+}  // namespace
+
+int cli_audit(const std::vector<std::string>& args) { return run_audit_command(args, false); }
+int cli_calibrate(const std::vector<std::string>& args) { return run_audit_command(args, true); }
 
 }  // namespace fssl

@@ -40,6 +40,7 @@ int cli_bench_score(const std::vector<std::string>& args);
 int cli_simulate(const std::vector<std::string>& args);
 // cli_audit.cpp
 int cli_audit(const std::vector<std::string>& args);
+int cli_calibrate(const std::vector<std::string>& args);
 // cli_plan.cpp
 int cli_plan(const std::vector<std::string>& args);
 // cli_model.cpp

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "fssl/calibration.h"
 #include "fssl/mpi.h"
 #include "fssl/scoring.h"
 #include "fssl/scoring_ipt.h"
@@ -69,7 +70,15 @@ struct AuditOptions {
   IptConfig ipt;
   AuditPolicy policy;
   BoundsConfig bounds;
+  // Set by `fssl calibrate`: report the FPR vs information frontier of the (honest) sample and
+  // write RUN/calibration.json; the exit code says whether an operating point meets the target.
+  std::optional<CalibrationOptions> calibration;
 };
+
+// Applies RUN/calibration.json of `fssl calibrate` (docs/audit.md): the operating point's
+// margin threshold and rank cutoff (and the inverse-CDF distance threshold when calibrated).
+// Throws ConfigError naming the file when it is unreadable or has no operating point.
+void apply_calibration_file(const std::string& path, AuditOptions* options);
 
 // Runs the audit on every rank of `world`; returns the exit code (kExitOk, kExitFindings or
 // kExitIncomplete) on every rank. Throws ConfigError/ArchiveError/ModelError for bad options or

@@ -19,11 +19,14 @@ own run directories under DIR and checks one promise of the issue:
   quarantine      one shard's HDF5 header destroyed -> shard quarantined, its messages
                   unverifiable, the rest scored exactly as in the intact audit, exit 3
   strata          --stratify server --servers: the sample per selected server, nothing else
+  calibrate       fssl calibrate on honest (bf16-served) traffic: the operating point recomputed
+                  from results.h5 alone; the audit applies calibration.json
   exit-codes      0 within policy, 3 findings, 2 for a model of another fingerprint (refused),
                   a bad rank count and a bad option; --force-model audits anyway
 """
 import argparse
 import json
+import math
 import os
 import shutil
 import signal
@@ -260,6 +263,49 @@ def case_strata(a):
     check(sum(t["scored"] for t in s["strata"] if t["server"] == "sim-2") == 9, "sim-2's 9 messages are scored")
 
 
+def case_calibrate(a):
+    honest = os.path.join(a.work, "archive-honest")
+    if not os.path.exists(honest):
+        # A bf16 server replayed in fp32: honest traffic with benign numerical mismatches.
+        subprocess.run([a.fssl, "simulate", "--model", a.model, "--out", honest, "--messages", "150",
+                        "--shard-messages", "50", "--max-tokens", "32", "--seed", "5", "--dtype", "bf16",
+                        "--threads", "1"], check=True)
+    out = os.path.join(a.work, "calibrate")
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = a.command(3, out, ["--sample", "150"], archive=honest)
+    cmd[cmd.index("audit")] = "calibrate"
+    p = subprocess.run(cmd, env=a.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+    print(p.stdout[-3000:])
+    check(p.returncode == 0, "calibrate finds an operating point (exit %d)" % p.returncode)
+    cal = json.load(open(os.path.join(out, "calibration.json")))
+    chosen = cal["gumbel_max"]
+    s = json.load(open(os.path.join(out, "summary.json")))
+    grid = s["config"]["score"]["margin_grid"]
+    # Recompute the operating point from results.h5 alone (verification-math.md 7.3).
+    import h5py
+    import numpy as np
+    with h5py.File(os.path.join(out, "results.h5"), "r") as f:
+        margin, rank = f["tokens/margin"][:].astype(np.float64), f["tokens/logit_rank"][:]
+        adm = f["tokens/admissible"][:][:, grid.index(chosen["margin_threshold"])]
+    log2v = s["bounds"]["information"]["log2_vocab"]
+    delta, r = chosen["margin_threshold"], chosen["rank_cutoff"]
+    safe = margin <= delta
+    suspicious = ~safe & (rank <= r)
+    dangerous = ~safe & (rank > r)
+    bits = np.where(safe, np.log2(np.maximum(adm, 1)), np.where(suspicious, math.log2(r + 1), log2v))
+    fpr = 100.0 * dangerous.mean()
+    info = 100.0 * bits.sum() / (len(margin) * log2v)
+    check(abs(fpr - chosen["fpr_percent"]) < 1e-9 and fpr <= cal["target_fpr_percent"],
+          "the operating point's FPR %.4f%% recomputed from results.h5" % fpr)
+    check(abs(info - chosen["info_percent"]) < 1e-6, "its Info %.4f%% recomputed from results.h5" % info)
+    check(100.0 * suspicious.mean() <= cal["max_suspicious_percent"], "its suspicious share is within the limit")
+    audited = os.path.join(a.work, "calibrated-audit")
+    shutil.rmtree(audited, ignore_errors=True)
+    a.run(3, audited, ["--calibration", os.path.join(out, "calibration.json")], expect=3)
+    score = json.load(open(os.path.join(audited, "summary.json")))["config"]["score"]
+    check(score["margin_threshold"] == delta and score["rank_cutoff"] == r, "the audit runs at the calibrated point")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--fssl", required=True)
@@ -269,7 +315,7 @@ def main():
     a = Audit(args)
     cases = {
         "setup": setup, "identical": case_identical, "max-time": case_max_time, "quarantine": case_quarantine,
-        "exit-codes": case_exit_codes, "strata": case_strata,
+        "exit-codes": case_exit_codes, "strata": case_strata, "calibrate": case_calibrate,
         "resume-sigusr1": lambda a: case_resume(a, "sigusr1"),
         "resume-sigterm": lambda a: case_resume(a, "sigterm"),
         "resume-sigkill": lambda a: case_resume(a, "sigkill"),
