@@ -256,3 +256,21 @@ TEST(Detection, PlanCommandRejectsBadOptionsWithExitCodeTwo) {
 
 }  // namespace
 }  // namespace fssl
+
+namespace fssl {
+namespace {
+
+// configs/plan-paper.ini is the paper's worked example: it must keep reproducing it.
+TEST(Detection, PaperConfigReproducesTheWorkedExample) {
+  const test::CommandResult r =
+      test::run_fssl(std::string("plan --json --config ") + FSSL_SOURCE_DIR + "/configs/plan-paper.ini", false);
+  ASSERT_EQ(r.code, 0) << r.output;
+  const nlohmann::json j = nlohmann::json::parse(r.output);
+  EXPECT_NEAR(j["verifier_ratio_gpus"].get<double>(), 1.0, 1e-12);  // 1 verifier per 200,000 inference GPUs
+  EXPECT_NEAR(j["exfiltration"]["days_full_capacity"].get<double>(), 1.0, 1e-12);
+  EXPECT_NEAR(j["exfiltration"]["days_at_info_percent"].get<double>(), 200.0, 1e-9);  // 1 TB/day -> 5 GB/day
+  EXPECT_EQ(j["samples_per_day"].get<std::uint64_t>(), 25000u);
+}
+
+}  // namespace
+}  // namespace fssl

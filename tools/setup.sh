@@ -16,8 +16,10 @@ packages=(
   libopenblas0-openmp                   # BLAS that honours torch::set_num_threads
   nlohmann-json3-dev libfmt-dev libssl-dev
   libgtest-dev libgmock-dev
-  python3 python3-h5py python3-numpy    # interop tests and demo traffic
+  python3 python3-h5py python3-numpy    # interop tests, demo checks
 )
+# tests/run.sh also renders report.html in headless Chromium (the demo does not need it).
+if [ "${FSSL_SETUP_FOR_TESTS:-0}" = 1 ]; then packages+=(chromium); fi
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
