@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # README command (a): the main job on an embedded default, on one machine.
-# A tiny generated model (fssl model init) serves simulated fleet traffic into an authenticated,
-# sharded archive (fssl simulate): honest servers, plus a steganographic adversary hiding the
-# model's own weights in its token choices on a few messages (ground truth in
-# ARCHIVE.truth.jsonl). The archive is validated, then audited with mpirun: a coordinator and
-# two worker groups replay and score a reproducible sample. The demo checks that the audit
-# flagged exactly the adversary's sampled messages, then shows `validate` naming a tampered record.
+# A tiny generated model (fssl model init) serves simulated traffic in bf16 (so the fp32 replay
+# sees benign numerical mismatches, like a real fleet). First a day of honest traffic calibrates
+# the operating point (fssl calibrate: the FPR vs information frontier). Then the fleet's
+# authenticated, sharded archive (fssl simulate): honest servers, plus a steganographic adversary
+# hiding the model's own weights in its token choices on a few messages (ground truth in
+# ARCHIVE.truth.jsonl). The archive is validated, then audited with mpirun at the calibrated
+# point: a coordinator and two worker groups replay and score a reproducible sample. The demo
+# checks that the audit flagged exactly the adversary's sampled messages, shows `validate` naming
+# a tampered record, and prints the paper's capacity plan (fssl plan).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/tools/setup.sh"
@@ -23,8 +26,16 @@ if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_
 "$fssl" model init --arch llama --preset tiny --seed 1 --out "$run/model"
 "$fssl" model inspect "$run/model"
 "$fssl" archive keygen --out "$run/logger.key"
+
+echo "# demo: calibrating on a day of honest traffic"
+"$fssl" simulate --model "$run/model" --out "$run/honest" --key "$run/logger.key" --messages 200 \
+  --shard-messages 100 --max-tokens 32 --servers 4 --seed 2 --threads 1 --dtype bf16
+mpirun --oversubscribe -np "$ranks" "$fssl" calibrate --archive "$run/honest" --model "$run/model" \
+  --out "$run/calibration" --sample 200 --threads 1
+
+echo "# demo: the fleet's archive, with a steganographic adversary on 5% of the messages"
 "$fssl" simulate --model "$run/model" --out "$run/archive" --key "$run/logger.key" --messages 400 \
-  --shard-messages 100 --max-tokens 32 --servers 4 --seed 1 --threads 1 \
+  --shard-messages 100 --max-tokens 32 --servers 4 --seed 1 --threads 1 --dtype bf16 \
   --adversary topk-stego --adversary-fraction 0.05
 "$fssl" archive inspect "$run/archive"
 "$fssl" archive validate "$run/archive" --key "$run/logger.key"
@@ -32,7 +43,8 @@ if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_
 echo "# demo: auditing with mpirun -np $ranks (rank 0 coordinates, the others replay and score)"
 status=0
 mpirun --oversubscribe -np "$ranks" "$fssl" audit --config "$root/configs/audit.ini" \
-  --archive "$run/archive" --model "$run/model" --out "$run/audit" --sample 200 --threads 1 || status=$?
+  --archive "$run/archive" --model "$run/model" --out "$run/audit" --sample 200 --threads 1 \
+  --calibration "$run/calibration/calibration.json" || status=$?
 if [ "$status" -ne 3 ]; then
   echo "# demo: FAILED: the audit should report findings (exit 3) for the adversary's messages (got $status)" >&2
   exit 1
@@ -60,5 +72,7 @@ if [ "$status" -ne 3 ]; then
   echo "# demo: FAILED: validate should reject the tampered archive with exit code 3 (got $status)" >&2
   exit 1
 fi
-echo "# demo: OK: the audit flagged the adversary and nothing else; validate rejects the tampered copy (exit 3)"
+echo "# demo: capacity planning for the paper's fleet (configs/plan-paper.ini)"
+"$fssl" plan --config "$root/configs/plan-paper.ini"
+echo "# demo: OK: calibrated, the audit flagged the adversary and nothing else; validate rejects the tampered copy (exit 3)"
 echo "# demo: report $run/audit/summary.json, per-token results $run/audit/results.h5 (docs/results-format.md)"
