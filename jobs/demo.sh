@@ -75,4 +75,4 @@ fi
 echo "# demo: capacity planning for the paper's fleet (configs/plan-paper.ini)"
 "$fssl" plan --config "$root/configs/plan-paper.ini"
 echo "# demo: OK: calibrated, the audit flagged the adversary and nothing else; validate rejects the tampered copy (exit 3)"
-echo "# demo: report $run/audit/summary.json, per-token results $run/audit/results.h5 (docs/results-format.md)"
+echo "# demo: report $run/audit/report.html (open in a browser), $run/audit/summary.json, per-token results $run/audit/results.h5"

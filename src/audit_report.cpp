@@ -14,6 +14,7 @@
 #include <tuple>
 
 #include "audit_bounds.h"
+#include "audit_html.h"
 #include "audit_internal.h"
 #include "fssl/audit_results.h"
 #include "fssl/error.h"
@@ -255,6 +256,7 @@ int write_audit_report(const AuditOptions& o, const AuditOutcome& out) {
   }
   FSSL_CHECK(std::rename((summary_path + ".tmp").c_str(), summary_path.c_str()) == 0, ArchiveError,
              "{}: cannot rename into place", summary_path);
+  write_audit_html(o.run_dir + "/report.html", summary, out.results, flags);
   if (out.complete) {
     ResultsFileInfo info{o.archive_dir, out.archive_digest, o.model_dir, out.model_fingerprint, summary["config"].dump(),
                          o.seed, o.score.sigmas, o.score.margin_grid, o.ipt.sigmas, o.ipt.distance_grid};
@@ -284,8 +286,8 @@ int write_audit_report(const AuditOptions& o, const AuditOutcome& out) {
                                                                                : "incomplete (exit 4)")
                                       : code == kExitOk ? "within policy"
                                       : code == kExitFindings ? "findings over policy" : "incomplete (exit 4)";
-  std::printf("# %s; report: %s%s\n", verdict,
-              summary_path.c_str(), out.complete ? (", " + o.run_dir + "/results.h5").c_str() : "");
+  std::printf("# %s; report: %s/report.html, %s%s\n", verdict, o.run_dir.c_str(), summary_path.c_str(),
+              out.complete ? (", " + o.run_dir + "/results.h5").c_str() : "");
   std::fflush(stdout);
   return exit_code;
 }

@@ -34,6 +34,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from report_check import check_report  # noqa: E402  (report.html rendered in headless Chromium)
+
 MPI_ENV = {
     "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_btl": "self,vader",
     "OMPI_MCA_pml": "ob1", "OMPI_MCA_oob_tcp_if_include": "lo", "OMPI_MCA_rmaps_base_oversubscribe": "1",
@@ -126,6 +129,7 @@ def case_identical(a):
     expected = {m for m in sampled if adversarial[m]}
     check(len(expected) > 0, "the sample holds %d adversarial messages" % len(expected))
     check(flagged == expected, "exactly the adversarial messages are flagged (%d flagged)" % len(flagged))
+    check_report(os.path.join(a.work, "identical-np2-t1"))
 
 
 def interrupted_then_resumed(a, name, interrupt):
@@ -304,6 +308,7 @@ def case_calibrate(a):
     a.run(3, audited, ["--calibration", os.path.join(out, "calibration.json")], expect=3)
     score = json.load(open(os.path.join(audited, "summary.json")))["config"]["score"]
     check(score["margin_threshold"] == delta and score["rank_cutoff"] == r, "the audit runs at the calibrated point")
+    check_report(out)
 
 
 def main():
