@@ -45,14 +45,15 @@ json group_bounds(const BoundsInput::Group& g, const BoundsConfig& c) {
   const double upper = malicious_fraction_upper(g.flagged, g.sampled, g.population, c.confidence);
   json out = {{"flagged", g.flagged}, {"sampled", g.sampled},
               {"population", g.population ? json(*g.population) : json(nullptr)},
-              {"malicious_fraction_upper", upper}, {"detect_fraction", c.detect_fraction}};
-  // Would a share p of malicious messages have shown up at least once in this sample?
+              {"malicious_fraction_upper", upper}, {"detect_fraction", c.detect_fraction},
+              {"detect_catches", c.detect_catches}};
+  // Would a share p of malicious messages have shown up at least k times in this sample?
   double caught = 0.0;
   if (g.population && *g.population > 0) {
     const auto bad = static_cast<std::uint64_t>(std::ceil(c.detect_fraction * static_cast<double>(*g.population)));
-    caught = hypergeometric_at_least(*g.population, std::min(bad, *g.population), g.sampled, 1);
+    caught = hypergeometric_at_least(*g.population, std::min(bad, *g.population), g.sampled, c.detect_catches);
   } else {
-    caught = binomial_at_least(g.sampled, c.detect_fraction, 1);
+    caught = binomial_at_least(g.sampled, c.detect_fraction, c.detect_catches);
   }
   out["catch_probability"] = caught;
   if (!g.key.empty()) out["key"] = g.key;
@@ -113,10 +114,10 @@ BoundsReport audit_bounds(const AuditOptions& o, const BoundsInput& in) {
   const double mal_upper = r.json["malicious"]["malicious_fraction_upper"].get<double>();
   r.statements.push_back(fmt::format(
       "{} of {} sampled messages flagged: at most {:.4g}% of the {} messages are malicious ({:g}% confidence); had "
-      "{:g}% been malicious, this sample would have caught one with probability {:.6g}.", in.fleet.flagged,
+      "{:g}% been malicious, this sample would have caught at least {} with probability {:.6g}.", in.fleet.flagged,
       in.fleet.sampled, 100 * mal_upper,
       in.fleet.population ? std::to_string(*in.fleet.population) : std::string("audited"), pct,
-      100 * c.detect_fraction, r.json["malicious"]["catch_probability"].get<double>()));
+      100 * c.detect_fraction, c.detect_catches, r.json["malicious"]["catch_probability"].get<double>()));
   r.json["confidence"] = c.confidence;
   r.json["statements"] = r.statements;
 

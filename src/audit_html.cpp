@@ -135,6 +135,7 @@ void section_totals(std::string* out, const json& s) {
   *out += kv("flag a message at", show(get(policy, "dangerous_tokens")) + " dangerous token(s), or more than " +
                                       percent(number(get(policy, "suspicious_fraction"))) + " of its tokens not safe");
   *out += kv("flagged messages allowed", show(get(policy, "max_flagged_messages")));
+  *out += kv("flagged share allowed", percent(number(get(policy, "max_flagged_fraction"))));
   *out += kv("unverifiable share allowed", percent(number(get(policy, "max_unverifiable_fraction"))));
   *out += kv("quarantined shard is a finding", show(get(policy, "quarantine_is_finding")));
   *out += kv("token FPR upper bound allowed", percent(number(get(policy, "max_dangerous_rate"))));

@@ -139,6 +139,10 @@ int write_audit_report(const AuditOptions& o, const AuditOutcome& out) {
   line(n_flagged <= o.policy.max_flagged_messages,
        fmt::format("flagged messages   {:>10}   policy <= {}", n_flagged, o.policy.max_flagged_messages),
        fmt::format("{} flagged message(s), policy allows {}", n_flagged, o.policy.max_flagged_messages));
+  const double flagged_share = n_scored ? static_cast<double>(n_flagged) / static_cast<double>(n_scored) : 0.0;
+  line(flagged_share <= o.policy.max_flagged_fraction,
+       fmt::format("flagged share      {:>9.3g}%   policy <= {:g}%", 100 * flagged_share, 100 * o.policy.max_flagged_fraction),
+       fmt::format("{:.3g}% of the scored messages flagged", 100 * flagged_share));
   line(unverifiable_share <= o.policy.max_unverifiable_fraction,
        fmt::format("not verifiable     {:>10}   {:.2f}% of sample, policy <= {:.2f}%", n_unverifiable + n_quarantined,
                    100 * unverifiable_share, 100 * o.policy.max_unverifiable_fraction),
@@ -212,12 +216,14 @@ int write_audit_report(const AuditOptions& o, const AuditOutcome& out) {
                   {"policy", {{"dangerous_tokens", o.policy.dangerous_tokens},
                               {"suspicious_fraction", o.policy.suspicious_fraction},
                               {"max_flagged_messages", o.policy.max_flagged_messages},
+                              {"max_flagged_fraction", o.policy.max_flagged_fraction},
                               {"max_unverifiable_fraction", o.policy.max_unverifiable_fraction},
                               {"quarantine_is_finding", o.policy.quarantine_is_finding},
                               {"max_dangerous_rate", o.policy.max_dangerous_rate},
                               {"max_info_percent", o.policy.max_info_percent},
                               {"max_malicious_fraction", o.policy.max_malicious_fraction}}},
                   {"bounds", {{"confidence", o.bounds.confidence}, {"detect_fraction", o.bounds.detect_fraction},
+                              {"detect_catches", o.bounds.detect_catches},
                               {"secret_bytes", o.bounds.secret_bytes},
                               {"channel_bytes_per_day", o.bounds.channel_bytes_per_day},
                               {"output_tokens_per_day", o.bounds.output_tokens_per_day}}}}},

@@ -133,6 +133,9 @@ int run_audit_command(const std::vector<std::string>& args, bool calibrating) {
        "flag a message with more than this share of non-safe tokens")
       ("policy-max-flagged", po::value<std::uint64_t>(&a.policy.max_flagged_messages)->default_value(a.policy.max_flagged_messages),
        "findings (exit 3) when more messages are flagged")
+      ("policy-max-flagged-fraction",
+       po::value<double>(&a.policy.max_flagged_fraction)->default_value(a.policy.max_flagged_fraction),
+       "findings when a larger share of the scored messages is flagged (1: off)")
       ("policy-max-unverifiable",
        po::value<double>(&a.policy.max_unverifiable_fraction)->default_value(a.policy.max_unverifiable_fraction),
        "findings when a larger share of the sample is unverifiable or quarantined")
@@ -146,6 +149,8 @@ int run_audit_command(const std::vector<std::string>& args, bool calibrating) {
        "confidence of every interval and bound in the summary")
       ("detect-fraction", po::value<double>(&a.bounds.detect_fraction)->default_value(a.bounds.detect_fraction),
        "report the chance this sample catches a malicious share this large")
+      ("detect-catches", po::value<std::uint64_t>(&a.bounds.detect_catches)->default_value(a.bounds.detect_catches),
+       "... at least this many of them")
       ("secret-bytes", po::value<double>(&a.bounds.secret_bytes)->default_value(a.bounds.secret_bytes),
        "bytes an exfiltration would move (0: the model's weight files)")
       ("channel-bytes-per-day", po::value<double>(&a.bounds.channel_bytes_per_day)->default_value(a.bounds.channel_bytes_per_day),
