@@ -62,6 +62,8 @@ void check_model_identity(const std::string& archive_dir, const Manifest& manife
 
 nlohmann::json json_int(std::int64_t v) { return nlohmann::json(v); }
 
+}  // namespace
+
 // Everything the results depend on: a journal written under another identity is refused.
 std::string audit_identity(const AuditOptions& o, const std::string& archive_digest, const std::string& fingerprint) {
   nlohmann::json id = {{"archive_digest", archive_digest}, {"model_fingerprint", fingerprint},
@@ -76,18 +78,20 @@ std::string audit_identity(const AuditOptions& o, const std::string& archive_dig
   return id.dump();
 }
 
-}  // namespace
+std::string part_identity(const std::string& identity, const AuditOptions& o) {
+  if (o.part_count <= 1) return identity;
+  return identity + fmt::format(" part {}/{}", o.part_index, o.part_count);
+}
 
 void audit_request_checkpoint() noexcept { g_checkpoint_requested = 1; }
 
-int run_coordinator(const MpiComm& world, const AuditLayout& layout, const AuditOptions& options,
-                    const std::string& fingerprint) {
-  const auto start = Clock::now();
-  const Manifest manifest = Manifest::read(options.archive_dir);
-  AuditOutcome outcome;
+AuditSetup prepare_audit(const AuditOptions& options, const std::string& fingerprint) {
+  AuditSetup setup;
+  setup.manifest = Manifest::read(options.archive_dir);
+  AuditOutcome& outcome = setup.outcome;
   outcome.model_fingerprint = fingerprint;
-  outcome.archive_digest = hex_encode(sha256(manifest.to_json_text()));
-  for (const ShardEntry& e : manifest.shards) {
+  outcome.archive_digest = hex_encode(sha256(setup.manifest.to_json_text()));
+  for (const ShardEntry& e : setup.manifest.shards) {
     outcome.shard_files.push_back(e.file);
     outcome.archive_output_tokens += static_cast<double>(e.n_output_tokens);
   }
@@ -104,16 +108,37 @@ int run_coordinator(const MpiComm& world, const AuditLayout& layout, const Audit
   plan_options.servers = options.servers;
   plan_options.stratify = parse_stratify(options.stratify);
   plan_options.window_hours = options.window_hours;
-  const AuditPlan plan = audit_plan(manifest, plan_options, options.archive_dir);
+  setup.plan = audit_plan(setup.manifest, plan_options, options.archive_dir);
   outcome.filtered = plan_options.filtered();
-  check_model_identity(options.archive_dir, manifest, plan, fingerprint, options.force_model);
-  outcome.population = plan.population;
-  outcome.archive_messages = manifest.n_messages();
-  outcome.planned = plan.messages.size();
-  for (const PlanStratum& s : plan.strata) outcome.plan_strata.push_back({s.key, s.population, s.planned});
+  check_model_identity(options.archive_dir, setup.manifest, setup.plan, fingerprint, options.force_model);
+  outcome.population = setup.plan.population;
+  outcome.archive_messages = setup.manifest.n_messages();
+  outcome.planned = setup.plan.messages.size();
+  for (const PlanStratum& s : setup.plan.strata) outcome.plan_strata.push_back({s.key, s.population, s.planned});
+  // Batches are cut from the whole plan whatever the part: counting them is one pass over the plan.
+  WorkQueue all(setup.plan, setup.manifest, options.token_budget);
+  while (all.next()) {
+  }
+  setup.batches = all.cut();
+  setup.identity = audit_identity(options, outcome.archive_digest, fingerprint);
+  return setup;
+}
 
-  AuditJournal journal = AuditJournal::open(options.run_dir + "/journal.fssl",
-                                            audit_identity(options, outcome.archive_digest, fingerprint));
+std::pair<std::uint64_t, std::uint64_t> part_batches(std::uint64_t batches, int index, int count) {
+  const auto b = static_cast<unsigned __int128>(batches);
+  return {static_cast<std::uint64_t>(b * static_cast<unsigned>(index) / static_cast<unsigned>(count)),
+          static_cast<std::uint64_t>(b * static_cast<unsigned>(index + 1) / static_cast<unsigned>(count))};
+}
+
+int run_coordinator(const MpiComm& world, const AuditLayout& layout, const AuditOptions& options,
+                    const std::string& fingerprint) {
+  const auto start = Clock::now();
+  AuditSetup setup = prepare_audit(options, fingerprint);
+  const Manifest& manifest = setup.manifest;
+  const AuditPlan& plan = setup.plan;
+  AuditOutcome& outcome = setup.outcome;
+
+  AuditJournal journal = AuditJournal::open(options.run_dir + "/journal.fssl", part_identity(setup.identity, options));
   std::map<std::uint64_t, std::vector<MessageResult>> by_batch;
   std::vector<std::uint64_t> resumed;
   std::uint64_t done_messages = 0, done_tokens = 0;
@@ -135,8 +160,15 @@ int run_coordinator(const MpiComm& world, const AuditLayout& layout, const Audit
   }
   outcome.batches_resumed = resumed.size();
 
+  // An array task's part: a contiguous range of batch ids (neighbouring shards, one reader's cache).
+  const auto [first_batch, end_batch] = part_batches(setup.batches, options.part_index, options.part_count);
+  std::vector<std::uint64_t> skipped = resumed;
+  for (std::uint64_t id = 0; id < setup.batches; ++id) {
+    if (id < first_batch || id >= end_batch) skipped.push_back(id);
+  }
+  outcome.part_batches = {first_batch, end_batch};
   WorkQueue queue(plan, manifest, options.token_budget);
-  queue.skip(resumed);
+  queue.skip(skipped);
   std::printf("# plan: %llu of %llu messages (seed %llu, %zu strata), token budget %llu per batch, %d group(s) of %d rank(s)\n",
               static_cast<unsigned long long>(plan.messages.size()), static_cast<unsigned long long>(plan.population),
               static_cast<unsigned long long>(options.seed), plan.strata.size(), static_cast<unsigned long long>(options.token_budget),

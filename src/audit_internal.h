@@ -5,7 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "fssl/archive.h"
 #include "fssl/audit.h"
+#include "fssl/audit_plan.h"
 #include "fssl/audit_layout.h"
 #include "fssl/audit_result.h"
 #include "fssl/audit_stats.h"
@@ -26,7 +28,7 @@ int run_coordinator(const MpiComm& world, const AuditLayout& layout, const Audit
 // Why a scored message is flagged under the policy ("" when it is not).
 std::string flag_reasons(const MessageResult& result, const AuditPolicy& policy);
 
-// The report (audit_report.cpp): everything the coordinator writes once the work is over.
+// The report's input (audit_report.cpp): everything the coordinator writes once the work is over.
 struct AuditOutcome {
   bool complete = false;
   std::uint64_t archive_messages = 0, population = 0, planned = 0, batches_total = 0, batches_resumed = 0;
@@ -35,6 +37,7 @@ struct AuditOutcome {
     std::uint64_t population = 0, planned = 0;
   };
   std::vector<PlanStratumCount> plan_strata;
+  std::pair<std::uint64_t, std::uint64_t> part_batches{0, 0};  // this run's batch ids (parts)
   std::vector<MessageResult> results;  // plan order (complete) or the finished part (incomplete)
   std::string archive_digest, model_fingerprint;
   std::vector<std::string> shard_files;            // manifest order (names quarantined shards)
@@ -54,6 +57,28 @@ struct AuditOutcome {
 // operating points into RUN/calibration.json, the table on stdout; true when every sampler family
 // seen has an operating point meeting the target.
 bool write_calibration(const AuditOptions& options, const AuditOutcome& outcome, nlohmann::json* summary);
+
+// The archive, plan and model facts an audit starts from (audit_coordinator.cpp): the coordinator
+// and fssl merge share them so a merged summary equals a single audit's.
+struct AuditSetup {
+  Manifest manifest;
+  AuditPlan plan;
+  AuditOutcome outcome;        // archive, model and plan fields filled in
+  std::uint64_t batches = 0;   // work batches the whole plan is cut into
+  std::string identity;        // of the whole audit (a journal's first entry; parts add " part i/n")
+};
+// Reads the manifest and model config, plans, refuses another model's archive (unless forced).
+AuditSetup prepare_audit(const AuditOptions& options, const std::string& model_fingerprint);
+// The identity text that decides whether a journal belongs to this audit (whole, or part i/n).
+std::string audit_identity(const AuditOptions& options, const std::string& archive_digest,
+                           const std::string& model_fingerprint);
+std::string part_identity(const std::string& identity, const AuditOptions& options);
+// Batch ids [first, end) of part `index` of `count` (contiguous, sizes differing by at most one).
+std::pair<std::uint64_t, std::uint64_t> part_batches(std::uint64_t batches, int index, int count);
+
+// fssl merge (audit_merge.cpp): the union of the parts' journals into RUN/journal.fssl, and the
+// report of the whole audit when they cover every batch; returns the exit code.
+int merge_runs(const AuditOptions& options, const std::vector<std::string>& part_dirs);
 
 // Writes RUN/summary.json (and RUN/results.h5 when complete), prints the human block; returns
 // the exit code (kExitOk, kExitFindings, kExitIncomplete).

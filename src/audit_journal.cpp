@@ -51,7 +51,44 @@ bool next_frame(const std::vector<std::uint8_t>& bytes, std::size_t* pos, std::v
   return true;
 }
 
+// Decodes the entries after the identity frame; `*pos` ends at the first byte that is not a
+// whole, intact frame.
+std::vector<JournalEntry> decode_entries(const std::vector<std::uint8_t>& bytes, std::size_t* pos,
+                                         const std::string& path) {
+  std::vector<JournalEntry> out;
+  std::vector<std::uint8_t> payload;
+  while (*pos < bytes.size()) {
+    const std::size_t at = *pos;
+    if (!next_frame(bytes, pos, &payload)) break;
+    try {
+      const nlohmann::json entry = nlohmann::json::from_cbor(payload);
+      out.push_back({entry.at("batch").get<std::uint64_t>(), results_from_bytes(entry.at("results").get_binary())});
+    } catch (const std::exception& e) {
+      FSSL_THROW(ArchiveError, "{}: entry at byte {} has a valid checksum but cannot be decoded: {}", path, at, e.what());
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+std::vector<JournalEntry> AuditJournal::read(const std::string& path, std::string* identity) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  FSSL_CHECK(fd >= 0, ArchiveError, "{}: cannot open the audit journal: {}", path, std::strerror(errno));
+  std::vector<std::uint8_t> bytes;
+  try {
+    bytes = read_all(fd, path);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  std::size_t pos = 0;
+  std::vector<std::uint8_t> payload;
+  FSSL_CHECK(next_frame(bytes, &pos, &payload), ArchiveError, "{}: not an audit journal (no identity entry)", path);
+  identity->assign(payload.begin(), payload.end());
+  return decode_entries(bytes, &pos, path);
+}
 
 AuditJournal AuditJournal::open(const std::string& path, const std::string& identity) {
   AuditJournal j;
@@ -75,16 +112,7 @@ AuditJournal AuditJournal::open(const std::string& path, const std::string& iden
              "{}: this run directory holds the checkpoint of another audit (archive, model, plan or scoring options "
              "differ); use a new --out directory, or remove the journal to start over.\n  journal: {}\n  this run: {}",
              path, found, identity);
-  while (pos < bytes.size()) {
-    const std::size_t at = pos;
-    if (!next_frame(bytes, &pos, &payload)) break;
-    try {
-      const nlohmann::json entry = nlohmann::json::from_cbor(payload);
-      j.loaded_.push_back({entry.at("batch").get<std::uint64_t>(), results_from_bytes(entry.at("results").get_binary())});
-    } catch (const std::exception& e) {
-      FSSL_THROW(ArchiveError, "{}: entry at byte {} has a valid checksum but cannot be decoded: {}", path, at, e.what());
-    }
-  }
+  j.loaded_ = decode_entries(bytes, &pos, path);
   j.torn_bytes_ = bytes.size() - pos;
   FSSL_CHECK(::ftruncate(j.fd_, static_cast<off_t>(pos)) == 0, ArchiveError, "{}: truncate failed: {}", path,
              std::strerror(errno));

@@ -30,6 +30,7 @@ const std::vector<Command>& commands() {
       {{"plan", "capacity planning: sampling fraction, verifier GPUs, detection confidence, exfiltration timeline", ""}, cli_plan},
       {{"calibrate", "FPR vs extractable-information frontier on honest traffic; writes the operating point", ""},
        cli_calibrate},
+      {{"merge", "combine the parts of an audit split over array tasks (--part I/N) into one audit", ""}, cli_merge},
       {{"simulate", "a simulated inference server (honest or adversarial) writing an archive", ""}, cli_simulate},
       {{"bench prefill", "prefill throughput, GFLOP/s and MFU against a measured matmul peak", ""}, cli_bench_prefill},
       {{"bench score", "scored tokens/s, batched vs a per-token loop like the paper's code", ""}, cli_bench_score},
@@ -92,7 +93,10 @@ bool cli_parse(const CommandSpec& spec, const std::vector<std::string>& args, po
   options.add_options()("config", po::value<std::string>(), "INI file with option values (command line wins)")(
       "help,h", "show this help");
   po::positional_options_description pos;
-  for (const std::string& name : positional) pos.add(name.c_str(), 1);
+  for (const std::string& name : positional) {
+    const bool many = !name.empty() && name.back() == '*';  // "runs*": every remaining argument
+    pos.add((many ? name.substr(0, name.size() - 1) : name).c_str(), many ? -1 : 1);
+  }
   try {
     po::store(po::command_line_parser(args).options(options).positional(pos).run(), *vm);
   } catch (const po::error& e) {

@@ -3,7 +3,9 @@
 #include <csignal>
 #include <cstdio>
 #include <sstream>
+#include <tuple>
 
+#include "audit_internal.h"
 #include "cli_options.h"
 #include "fssl/archive_import.h"
 #include "fssl/audit.h"
@@ -59,15 +61,38 @@ void install_checkpoint_handlers() {
   sigaction(SIGTERM, &action, nullptr);
 }
 
-// `fssl audit` and `fssl calibrate` share every option: calibration is an audit of honest traffic
-// whose report is the frontier.
-int run_audit_command(const std::vector<std::string>& args, bool calibrating) {
-  CommandSpec spec{calibrating ? "calibrate" : "audit", "",
-                   calibrating
+// "I/N" with 0 <= I < N.
+std::pair<int, int> parse_part(const std::string& text) {
+  const std::size_t slash = text.find('/');
+  int index = -1, count = 0;
+  try {
+    if (slash != std::string::npos) {
+      index = std::stoi(text.substr(0, slash));
+      count = std::stoi(text.substr(slash + 1));
+    }
+  } catch (const std::exception&) {
+    count = 0;
+  }
+  FSSL_CHECK(count >= 1 && index >= 0 && index < count, ConfigError,
+             "--part {}: expected I/N with 0 <= I < N (array task I of N, e.g. $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)",
+             text);
+  return {index, count};
+}
+
+enum class Mode { kAudit, kCalibrate, kMerge };
+
+// `fssl audit`, `fssl calibrate` and `fssl merge` share every option: calibration is an audit of
+// honest traffic whose report is the frontier; a merge is the report of the parts' union.
+int run_audit_command(const std::vector<std::string>& args, Mode mode) {
+  const bool calibrating = mode == Mode::kCalibrate;
+  CommandSpec spec{mode == Mode::kMerge ? "merge" : calibrating ? "calibrate" : "audit", "",
+                   mode == Mode::kMerge
+                       ? "fssl merge --archive DIR --model DIR --out MERGED_DIR [the parts' audit options] PART_DIR..."
+                   : calibrating
                        ? "mpirun -np N fssl calibrate --archive HONEST_DIR --model DIR --out RUN_DIR (--sample N | "
                          "--fraction F) [--target-fpr PERCENT] [--rank-cutoffs 1,4,8,16,32] [--margin-grid ...]"
                        : "mpirun -np N fssl audit --archive DIR --model DIR --out RUN_DIR (--sample N | --fraction F) "
-                         "[--seed S] [--tp T] [--calibration RUN/calibration.json] [--config configs/audit.ini]"};
+                         "[--seed S] [--tp T] [--part I/N] [--calibration RUN/calibration.json] [--config configs/audit.ini]"};
   po::options_description o("Options");
   AuditOptions a;
   CalibrationOptions calibration;
@@ -88,7 +113,14 @@ int run_audit_command(const std::vector<std::string>& args, bool calibrating) {
   }
   std::string sigmas = join(a.score.sigmas), grid = join(a.score.margin_grid);
   std::string ipt_sigmas = join(a.ipt.sigmas), ipt_grid = join(a.ipt.distance_grid);
-  std::string time_from, time_to, servers;
+  std::string time_from, time_to, servers, part = "0/1";
+  std::vector<std::string> part_dirs;
+  if (mode == Mode::kMerge) {
+    o.add_options()("runs", po::value<std::vector<std::string>>(&part_dirs), "run directories of the parts");
+  } else {
+    o.add_options()("part", po::value<std::string>(&part)->default_value(part),
+                    "replay batch range I of N only (array task I of N); fssl merge combines the parts");
+  }
   o.add_options()
       ("archive", po::value<std::string>(&a.archive_dir)->required(), "log archive directory")
       ("model", po::value<std::string>(&a.model_dir)->required(), "Hugging Face model directory the fleet serves")
@@ -161,7 +193,11 @@ int run_audit_command(const std::vector<std::string>& args, bool calibrating) {
        po::value<bool>(&a.policy.quarantine_is_finding)->default_value(a.policy.quarantine_is_finding),
        "findings when a shard is quarantined");
   po::variables_map vm;
-  if (!cli_parse(spec, args, o, {}, &vm)) return kExitOk;
+  if (!cli_parse(spec, args, o, mode == Mode::kMerge ? std::vector<std::string>{"runs*"} : std::vector<std::string>{},
+                 &vm)) {
+    return kExitOk;
+  }
+  std::tie(a.part_index, a.part_count) = parse_part(part);
   a.score.sigmas = parse_number_list(sigmas, "sigmas");
   a.score.margin_grid = parse_number_list(grid, "margin-grid");
   a.ipt.sigmas = parse_number_list(ipt_sigmas, "ipt-sigmas");
@@ -182,6 +218,7 @@ int run_audit_command(const std::vector<std::string>& args, bool calibrating) {
   }
   if (!calibration_file.empty()) apply_calibration_file(calibration_file, &a);
 
+  if (mode == Mode::kMerge) return merge_runs(a, part_dirs);  // no MPI: the parts did the replay
   MpiEnvironment env(nullptr, nullptr);
   install_checkpoint_handlers();
   MpiComm world;
@@ -190,7 +227,8 @@ int run_audit_command(const std::vector<std::string>& args, bool calibrating) {
 
 }  // namespace
 
-int cli_audit(const std::vector<std::string>& args) { return run_audit_command(args, false); }
-int cli_calibrate(const std::vector<std::string>& args) { return run_audit_command(args, true); }
+int cli_audit(const std::vector<std::string>& args) { return run_audit_command(args, Mode::kAudit); }
+int cli_calibrate(const std::vector<std::string>& args) { return run_audit_command(args, Mode::kCalibrate); }
+int cli_merge(const std::vector<std::string>& args) { return run_audit_command(args, Mode::kMerge); }
 
 }  // namespace fssl

@@ -18,7 +18,8 @@ struct CommandSpec {
 };
 
 // Parses `args` against `options` (+ --config FILE, --help). Positional arguments map to the
-// names in `positional` in order. Returns false when --help was printed (the caller exits 0).
+// names in `positional` in order; a last name ending in '*' takes all the remaining ones.
+// Returns false when --help was printed (the caller exits 0).
 // Throws ConfigError on unknown options, bad values or an unreadable config file.
 bool cli_parse(const CommandSpec& spec, const std::vector<std::string>& args, po::options_description& options,
                const std::vector<std::string>& positional, po::variables_map* vm);
@@ -41,6 +42,7 @@ int cli_simulate(const std::vector<std::string>& args);
 // cli_audit.cpp
 int cli_audit(const std::vector<std::string>& args);
 int cli_calibrate(const std::vector<std::string>& args);
+int cli_merge(const std::vector<std::string>& args);
 // cli_plan.cpp
 int cli_plan(const std::vector<std::string>& args);
 // cli_model.cpp

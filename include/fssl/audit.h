@@ -60,6 +60,7 @@ struct AuditOptions {
   std::vector<std::string> servers;     // audit these servers only (empty: all)
   std::string stratify = "none";        // none | model | server | window: --sample per stratum
   int tp_size = 1;                      // ranks per worker group
+  int part_index = 0, part_count = 1;   // --part I/N: this run replays batch range I of N (array tasks; fssl merge)
   std::uint64_t token_budget = 4096;    // estimated prompt + output tokens per work batch
   std::string dtype = "fp32";           // replay compute dtype: fp32 | bf16
   int n_threads = 0;                    // intra-op threads per worker rank (0: cores / ranks on the node)

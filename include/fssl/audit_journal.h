@@ -33,6 +33,10 @@ class AuditJournal {
   AuditJournal& operator=(const AuditJournal&) = delete;
   ~AuditJournal();
 
+  // Reads a journal without changing it (fssl merge): its identity and complete entries. Throws
+  // ArchiveError naming the file when it cannot be read or holds no identity.
+  static std::vector<JournalEntry> read(const std::string& path, std::string* identity);
+
   const std::string& path() const { return path_; }
   // The entries found at open, in the order they were written.
   const std::vector<JournalEntry>& loaded() const { return loaded_; }

@@ -21,6 +21,8 @@ own run directories under DIR and checks one promise of the issue:
   strata          --stratify server --servers: the sample per selected server, nothing else
   calibrate       fssl calibrate on honest (bf16-served) traffic: the operating point recomputed
                   from results.h5 alone; the audit applies calibration.json
+  parts-merge     --part 0/2 and 1/2 merged (either order) = one audit; a merge missing a part is
+                  completed by auditing it; a part of another audit is refused
   exit-codes      0 within policy, 3 findings, 2 for a model of another fingerprint (refused),
                   a bad rank count and a bad option; --force-model audits anyway
 """
@@ -311,6 +313,36 @@ def case_calibrate(a):
     check_report(out)
 
 
+def case_parts_merge(a):
+    runs = {name: os.path.join(a.work, "parts-" + name) for name in ("whole", "p0", "p1", "m01", "m10", "m0", "other")}
+    for d in runs.values():
+        shutil.rmtree(d, ignore_errors=True)
+    budget = ["--token-budget", "600"]
+    a.run(3, runs["whole"], budget, expect=3)
+    a.run(2, runs["p0"], budget + ["--part", "0/2"], expect=3)
+    a.run(3, runs["p1"], budget + ["--part", "1/2"], expect=3)
+
+    def merge(out, parts, extra=(), expect=None):
+        cmd = a.command(1, out, budget + list(extra))[3:]  # fssl audit ... without mpiexec
+        cmd[cmd.index("audit")] = "merge"
+        p = subprocess.run(cmd + parts, env=a.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=300)
+        print("$ " + " ".join(cmd + parts) + "\n" + p.stdout[-2000:])
+        check(p.returncode == expect, "merge into %s exits %d (got %d)" % (os.path.basename(out), expect, p.returncode))
+        return p
+
+    merge(runs["m01"], [runs["p0"], runs["p1"]], expect=3)
+    merge(runs["m10"], [runs["p1"], runs["p0"]], expect=3)
+    check(summary(runs["m01"]) == summary(runs["whole"]), "the merged parts' summary equals the single audit's")
+    check(summary(runs["m10"]) == summary(runs["m01"]), "merging is independent of the parts' order")
+    merge(runs["m0"], [runs["p0"]], expect=4)
+    a.run(3, runs["m0"], budget, expect=3)
+    check(summary(runs["m0"]) == summary(runs["whole"]), "an incomplete merge completes by auditing its directory")
+    a.run(3, runs["other"], budget + ["--part", "1/2", "--sample", "150"], expect=3)  # another plan
+    p = merge(os.path.join(a.work, "parts-bad"), [runs["p0"], runs["other"]], expect=2)
+    check("another audit" in p.stdout, "a part of another audit is refused, named")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--fssl", required=True)
@@ -321,6 +353,7 @@ def main():
     cases = {
         "setup": setup, "identical": case_identical, "max-time": case_max_time, "quarantine": case_quarantine,
         "exit-codes": case_exit_codes, "strata": case_strata, "calibrate": case_calibrate,
+        "parts-merge": case_parts_merge,
         "resume-sigusr1": lambda a: case_resume(a, "sigusr1"),
         "resume-sigterm": lambda a: case_resume(a, "sigterm"),
         "resume-sigkill": lambda a: case_resume(a, "sigkill"),
