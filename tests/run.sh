@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # README command (b): install what is missing, build, and run every test suite through ctest
-# (labels: unit, mpi, interop; gpu tests skip without a device). Installs Chromium too, for the
-# headless rendering check of report.html. Extra arguments go to ctest,
+# (labels: unit, mpi, interop, slurm; gpu tests skip without a device). Installs Chromium (the
+# headless rendering check of report.html) and Slurm + munge (a one-node cluster) too. Extra arguments go to ctest,
 # e.g. `tests/run.sh -L unit`. Ends with ctest's "N% tests passed, M tests failed out of T" line.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

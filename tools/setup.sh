@@ -18,8 +18,9 @@ packages=(
   libgtest-dev libgmock-dev
   python3 python3-h5py python3-numpy    # interop tests, demo checks
 )
-# tests/run.sh also renders report.html in headless Chromium (the demo does not need it).
-if [ "${FSSL_SETUP_FOR_TESTS:-0}" = 1 ]; then packages+=(chromium); fi
+# tests/run.sh also renders report.html in headless Chromium and brings up a one-node Slurm
+# cluster (the demo needs neither).
+if [ "${FSSL_SETUP_FOR_TESTS:-0}" = 1 ]; then packages+=(chromium slurm-wlm munge); fi
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
