@@ -94,10 +94,15 @@ def case_requeue(a):
         while True:
             j = c.job(job)
             restarts = int(j.get("Restarts", "0"))
-            if restarts >= 1 and j.get("JobState") in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT"):
+            log = open(out).read() if os.path.exists(out) else ""
+            restarted = log.split("(restart 1)", 1)[1] if "(restart 1)" in log else ""
+            # Done when the restarted run has ended, not at the requeue (whose record passes through
+            # CANCELLED and PENDING states with Restarts already counted).
+            if "fssl exited" in restarted and j.get("JobState") in ("COMPLETED", "FAILED", "TIMEOUT"):
                 break
             if restarts >= 1 and j.get("JobState") == "PENDING" and not kicked:
-                # Requeued jobs wait ~2 minutes (BeginTime); the template asks for now, make sure.
+                # Requeued jobs wait ~2 minutes (BeginTime); once the first instance is gone (the job
+                # is PENDING again) the test starts it at once.
                 subprocess.run(["scontrol", "update", "JobId=" + job, "StartTime=now"], env=c.env)
                 kicked = True
             if time.time() > deadline:
