@@ -43,12 +43,16 @@ void print_top_help() {
   std::printf("fssl %s: fixed-seed sampling verification of LLM inference logs\n\nusage: fssl <command> [options]\n\n",
               kVersionString);
   for (const Command& c : commands()) std::printf("  fssl %-20s %s\n", c.spec.name.c_str(), c.spec.summary.c_str());
-  std::printf("\nEvery command takes --help and --config FILE.ini (the command line wins over the file).\n");
+  std::printf("\nEvery command takes --help and --config FILE.ini (the command line wins over the file; calibrate and\n"
+              "merge also read the file's [audit] section, their own section winning over it).\n");
 }
 
-// Stores config-file values: flat keys, or keys in the command's own [section].
-void store_config_file(const std::string& path, const std::string& section, po::options_description& options,
-                       po::variables_map* vm) {
+// Stores config-file values in precedence order: keys of the command's own [section], then of
+// the section it shares (spec.shared_section), then flat keys. One po::store per group:
+// Program_options keeps the first stored value, so an earlier group wins over a later one (and
+// the command line, stored before the file, over all of them).
+void store_config_file(const std::string& path, const std::string& section, const std::string& shared_section,
+                       po::options_description& options, po::variables_map* vm) {
   std::ifstream in(path);
   FSSL_CHECK(in.good(), ConfigError, "--config {}: cannot open", path);
   po::options_description any;
@@ -59,24 +63,31 @@ void store_config_file(const std::string& path, const std::string& section, po::
       FSSL_THROW(ConfigError, "--config {}: {}", path, e.what());
     }
   }();
-  po::parsed_options mine(&options);
-  const std::string prefix = section + ".";
-  for (const po::option& opt : raw.options) {
-    std::string key = opt.string_key;
-    const bool in_section = key.rfind(prefix, 0) == 0;
-    if (in_section) key = key.substr(prefix.size());
-    else if (key.find('.') != std::string::npos) continue;  // another command's section
-    if (options.find_nothrow(key, false) == nullptr) {
-      FSSL_CHECK(!in_section, ConfigError, "--config {}: unknown option '{}' in [{}]", path, key, section);
-      continue;  // a shared key meant for other commands
+  // "" is the flat keys' group.
+  std::vector<std::string> groups = {section};
+  if (!shared_section.empty() && shared_section != section) groups.push_back(shared_section);
+  groups.push_back("");
+  for (const std::string& group : groups) {
+    po::parsed_options mine(&options);
+    const std::string prefix = group + ".";
+    for (const po::option& opt : raw.options) {
+      std::string key = opt.string_key;
+      const bool dotted = key.find('.') != std::string::npos;
+      if (group.empty() ? dotted : key.rfind(prefix, 0) != 0) continue;  // another group's key
+      if (!group.empty()) key = key.substr(prefix.size());
+      if (options.find_nothrow(key, false) == nullptr) {
+        // Only the command's own section must be all its options; a shared section's or a flat
+        // key may be meant for another command.
+        FSSL_CHECK(group != section, ConfigError, "--config {}: unknown option '{}' in [{}]", path, key, section);
+        continue;
+      }
+      mine.options.push_back(po::option(key, opt.value));
     }
-    po::option o(key, opt.value);
-    mine.options.push_back(o);
-  }
-  try {
-    po::store(mine, *vm);
-  } catch (const po::error& e) {
-    FSSL_THROW(ConfigError, "--config {}: {}", path, e.what());
+    try {
+      po::store(mine, *vm);
+    } catch (const po::error& e) {
+      FSSL_THROW(ConfigError, "--config {}: {}", path, e.what());
+    }
   }
 }
 
@@ -108,7 +119,8 @@ bool cli_parse(const CommandSpec& spec, const std::vector<std::string>& args, po
   }
   // Program_options keeps the first stored value: the command line, stored above, wins.
   if (vm->count("config") > 0) {
-    store_config_file((*vm)["config"].as<std::string>(), cli_section_name(spec.name), options, vm);
+    store_config_file((*vm)["config"].as<std::string>(), cli_section_name(spec.name), spec.shared_section, options,
+                      vm);
   }
   try {
     po::notify(*vm);

@@ -1,5 +1,6 @@
-// `fssl audit`: the main job (audit.h). Options from the command line and --config (the
-// [audit] section of configs/audit.ini); SIGUSR1 and SIGTERM request a checkpoint.
+// `fssl audit`, `fssl calibrate`, `fssl merge` (audit.h). Options from the command line and --config
+// (the [audit] section of configs/audit.ini, shared by all three); SIGUSR1 and SIGTERM request a
+// checkpoint.
 #include <csignal>
 #include <cstdio>
 #include <sstream>
@@ -93,6 +94,9 @@ int run_audit_command(const std::vector<std::string>& args, Mode mode) {
                          "--fraction F) [--target-fpr PERCENT] [--rank-cutoffs 1,4,8,16,32] [--margin-grid ...]"
                        : "mpirun -np N fssl audit --archive DIR --model DIR --out RUN_DIR (--sample N | --fraction F) "
                          "[--seed S] [--tp T] [--part I/N] [--calibration RUN/calibration.json] [--config configs/audit.ini]"};
+  // One configs/audit.ini serves all three: calibrate and merge read its [audit] section too (their
+  // own [calibrate] / [merge] section wins), so a merge sees the parts' plan and scoring options.
+  if (mode != Mode::kAudit) spec.shared_section = "audit";
   po::options_description o("Options");
   AuditOptions a;
   CalibrationOptions calibration;

@@ -15,10 +15,16 @@ struct CommandSpec {
   std::string name;      // "archive import"
   std::string summary;   // one line for `fssl --help`
   std::string usage;     // "fssl archive import --input FILE --out DIR --vocab-size V [options]"
+  // A config-file section this command shares with another ("audit" for calibrate and merge, which
+  // take the audit's options): read after the command's own section, so its own keys win, and
+  // keys of the shared section that this command lacks are skipped. Empty: none.
+  std::string shared_section = {};
 };
 
 // Parses `args` against `options` (+ --config FILE, --help). Positional arguments map to the
 // names in `positional` in order; a last name ending in '*' takes all the remaining ones.
+// Precedence: the command line, then the file's [own-section], then [spec.shared_section], then
+// its flat keys.
 // Returns false when --help was printed (the caller exits 0).
 // Throws ConfigError on unknown options, bad values or an unreadable config file.
 bool cli_parse(const CommandSpec& spec, const std::vector<std::string>& args, po::options_description& options,

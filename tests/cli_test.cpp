@@ -54,6 +54,41 @@ TEST(Cli, UnknownKeyInTheCommandsOwnSectionIsRefused) {
   EXPECT_NE(r.output.find("unknown option 'archve' in [archive-inspect]"), std::string::npos) << r.output;
 }
 
+// configs/audit.ini has an [audit] section; calibrate and merge take the audit's options and must
+// read it (a merge that ignored it would see another plan than its parts'), their own section
+// winning over it and the command line over both. Keys the command lacks (merge has no --part or
+// --target-fpr) are the other commands' and skipped; each error names the value that was used.
+TEST(Cli, CalibrateAndMergeReadTheAuditSectionTheirOwnSectionWins) {
+  test::TempDir dir;
+  std::ofstream(dir / "shared.ini") << "[audit]\narchive = " << (dir / "archive") << "\nmodel = "
+                                    << (dir / "model-from-audit") << "\npart = 1/2\ntarget-fpr = 0.5\n"
+                                    << "stratify = bogus-from-audit\n";
+  const std::string merge = "merge --config " + (dir / "shared.ini") + " --out " + (dir / "merged") + " --stratify none " +
+                            (dir / "part-0");
+  Result from_audit = fssl(merge);
+  EXPECT_EQ(from_audit.code, 2) << from_audit.output;
+  EXPECT_NE(from_audit.output.find("model-from-audit/config.json"), std::string::npos) << from_audit.output;
+  Result calibrate = fssl("calibrate --config " + (dir / "shared.ini") + " --out " + (dir / "cal"));
+  EXPECT_EQ(calibrate.code, 2) << calibrate.output;
+  EXPECT_NE(calibrate.output.find("--stratify bogus-from-audit"), std::string::npos) << calibrate.output;
+
+  std::ofstream(dir / "shared.ini", std::ios::app) << "[merge]\nmodel = " << (dir / "model-from-merge") << "\n"
+                                                   << "[calibrate]\nstratify = bogus-from-calibrate\n";
+  Result own = fssl(merge);
+  EXPECT_NE(own.output.find("model-from-merge/config.json"), std::string::npos) << own.output;
+  Result own_calibrate = fssl("calibrate --config " + (dir / "shared.ini") + " --out " + (dir / "cal"));
+  EXPECT_NE(own_calibrate.output.find("--stratify bogus-from-calibrate"), std::string::npos) << own_calibrate.output;
+  Result cli = fssl(merge + " --model " + (dir / "model-from-cli"));
+  EXPECT_NE(cli.output.find("model-from-cli/config.json"), std::string::npos) << cli.output;
+
+  // `fssl audit` itself still refuses an unknown key in [audit]; merge skips it there.
+  std::ofstream(dir / "typo.ini") << "[audit]\nsampel = 3\n";
+  Result typo = fssl("audit --config " + (dir / "typo.ini"));
+  EXPECT_NE(typo.output.find("unknown option 'sampel' in [audit]"), std::string::npos) << typo.output;
+  Result typo_merge = fssl("merge --config " + (dir / "typo.ini"));
+  EXPECT_EQ(typo_merge.output.find("sampel"), std::string::npos) << typo_merge.output;
+}
+
 TEST(Cli, MalformedModelFingerprintIsAConfigurationError) {
   test::TempDir dir;
   std::ofstream(dir / "in.jsonl") << R"({"prompt_token_ids":[1],"output_token_ids":[2],"seed":1})" << "\n";
