@@ -2,6 +2,7 @@
 // reads records (single or batched through one union-of-hyperslabs read).
 #include <algorithm>
 #include <cstring>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "fssl/archive.h"

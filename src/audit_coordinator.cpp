@@ -70,7 +70,7 @@ std::string audit_identity(const AuditOptions& o, const std::string& archive_dig
                        {"seed", o.seed}, {"sample_size", o.sample_size}, {"fraction", o.fraction},
                        {"token_budget", o.token_budget}, {"time_from_us", o.time_from_us ? json_int(*o.time_from_us) : nullptr},
                        {"time_to_us", o.time_to_us ? json_int(*o.time_to_us) : nullptr}, {"servers", o.servers},
-                       {"stratify", o.stratify}, {"window_hours", o.window_hours}, {"dtype", o.dtype}, {"force_model", o.force_model},
+                       {"stratify", o.stratify}, {"window_hours", o.window_hours}, {"dtype", o.dtype}, {"device", o.device}, {"force_model", o.force_model},
                        {"sigmas", o.score.sigmas}, {"margin_grid", o.score.margin_grid},
                        {"margin_threshold", o.score.margin_threshold}, {"rank_cutoff", o.score.rank_cutoff},
                        {"ipt_sigmas", o.ipt.sigmas}, {"ipt_distance_grid", o.ipt.distance_grid},

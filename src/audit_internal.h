@@ -15,7 +15,12 @@
 
 namespace fssl {
 
-// Worker ranks (audit_worker.cpp): the group's request / read / broadcast / replay / report loop
+// Worker ranks (audit_worker.cpp): binds the rank's GPU when options.device is cuda, loads the
+// model there (bf16) or on the CPU, makes the group's communicator (gpu.h comm_for_device) and
+// runs run_worker_group. Collective over `group`.
+void run_worker(const MpiComm& world, const MpiComm& group, const AuditOptions& options,
+                const std::string& model_fingerprint);
+// The group's request / read / broadcast / replay / report loop
 // until the coordinator has no more work. `group` is this rank's group communicator; leaders
 // read `options.archive_dir` themselves. `model_fingerprint` is the audited model's.
 void run_worker_group(const MpiComm& world, const MpiComm& group, Model& model, const AuditOptions& options,

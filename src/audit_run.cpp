@@ -1,16 +1,15 @@
-// run_audit (audit.h): roles, the rank map, model loading on the worker groups, and one exit
-// code for every rank.
+// run_audit (audit.h): roles, the rank map, the model fingerprint, and one exit code for every
+// rank (the worker groups load their model in audit_worker.cpp).
 #include <filesystem>
-#include <thread>
 
 #include "audit_internal.h"
-#include "fssl/comm.h"
 #include "fssl/log.h"
 
 namespace fssl {
 
 int run_audit(const MpiComm& world, const AuditOptions& o) {
   FSSL_CHECK(o.dtype == "fp32" || o.dtype == "bf16", ConfigError, "audit: --dtype {}: fp32 or bf16", o.dtype);
+  FSSL_CHECK(o.device == "cpu" || o.device == "cuda", ConfigError, "audit: --device {}: cpu or cuda", o.device);
   FSSL_CHECK(!o.archive_dir.empty() && !o.model_dir.empty() && !o.run_dir.empty(), ConfigError,
              "audit: --archive, --model and --out are required");
   const AuditLayout layout = audit_layout(world.world_size(), o.tp_size);
@@ -38,14 +37,7 @@ int run_audit(const MpiComm& world, const AuditOptions& o) {
   if (world.rank() == 0) {
     code = run_coordinator(world, layout, o, fingerprint);
   } else {
-    ModelOptions model_options;
-    model_options.compute_dtype = o.dtype == "bf16" ? at::kBFloat16 : at::kFloat;
-    // Ranks share a node's cores; more intra-op threads than cores per rank only thrash.
-    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    model_options.n_threads = o.n_threads > 0 ? o.n_threads : std::max(1, cores / std::max(1, world.local_size()));
-    std::unique_ptr<Communicator> comm = o.tp_size > 1 ? comm_mpi(group) : comm_local();
-    Model model = Model::load(o.model_dir, *comm, model_options);
-    run_worker_group(world, group, model, o, fingerprint);
+    run_worker(world, group, o, fingerprint);
   }
   FSSL_MPI_CHECK(MPI_Bcast(&code, 1, MPI_INT, 0, world.get()));
   return code;

@@ -1,16 +1,19 @@
 // The worker groups' loop (audit_internal.h): the leader asks for a batch, reads its records,
 // checks each against its stored digest, broadcasts the readable ones to its tensor-parallel
 // ranks; the group replays them by one packed prefill and scores every token; the leader sends
-// the per-message results with its next request.
+// the per-message results with its next request. On --device cuda each rank binds its GPU and
+// the group's model and all-reduces live there.
 #include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <map>
+#include <thread>
 
 #include "audit_internal.h"
 #include "fssl/archive.h"
 #include "fssl/audit_schedule.h"
 #include "fssl/audit_transfer.h"
+#include "fssl/gpu.h"
 #include "fssl/log.h"
 #include "fssl/verify.h"
 
@@ -77,6 +80,24 @@ ReadBatch read_batch(ArchiveReader& archive, const std::vector<MessageRef>& refs
 
 }  // namespace
 
+void run_worker(const MpiComm& world, const MpiComm& group, const AuditOptions& o, const std::string& fingerprint) {
+  ModelOptions model_options;
+  model_options.compute_dtype = o.dtype == "bf16" ? at::kBFloat16 : at::kFloat;
+  if (o.device == "cuda") {
+    model_options.device = bind_local_gpu(local_rank_hint(&world));
+    model_options.compute_dtype = at::kBFloat16;
+  }
+  // Ranks share a node's cores; more intra-op threads than cores per rank only thrash. (On CUDA
+  // the CPU scores only for tensor-parallel groups; one-GPU groups score on the device.)
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  model_options.n_threads = o.n_threads > 0 ? o.n_threads : std::max(1, cores / std::max(1, world.local_size()));
+  std::unique_ptr<Communicator> comm = comm_for_device(group, model_options.device);
+  Model model = Model::load(o.model_dir, *comm, model_options);
+  FSSL_LOG_DEBUG("worker rank %d: model on %s, group of %d", world.rank(),
+                 device_describe(model_options.device).c_str(), group.world_size());
+  run_worker_group(world, group, model, o, fingerprint);
+}
+
 void run_worker_group(const MpiComm& world, const MpiComm& group, Model& model, const AuditOptions& options,
                       const std::string& fingerprint) {
   const bool leader = group.rank() == 0;
@@ -103,6 +124,8 @@ void run_worker_group(const MpiComm& world, const MpiComm& group, Model& model, 
       }
     }
     to_replay = broadcast_records(group, to_replay);
+    // One packed prefill on the model's device; each logit chunk is scored there by the fused
+    // kernels when the group is one GPU, else on the CPU (verify.cpp).
     const std::vector<MessageScores> scores = verify_messages(model, to_replay, options.score, options.ipt);
     if (!leader) continue;
     std::vector<MessageResult> results = std::move(read.not_scored);

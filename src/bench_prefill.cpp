@@ -1,35 +1,48 @@
 // `fssl bench prefill`: packed-prefill throughput and MFU against a matmul peak measured in the
-// same run with the same thread count (bench.h).
+// same run, on the CPU per thread count or on one GPU (bench.h).
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/core/grad_mode.h>
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 
 #include "fssl/bench.h"
 #include "fssl/comm.h"
+#include "fssl/gpu.h"
 #include "fssl/model.h"
+#include "fssl/sampler_profile.h"
+#include "fssl/score_device.h"
 
 namespace fssl {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_of(const std::function<void()>& f) {
+// Wall time of f(), the device drained before and after (CUDA kernels run asynchronously).
+double seconds_of(at::Device device, const std::function<void()>& f) {
+  gpu_synchronize(device);
   const auto start = Clock::now();
   f();
+  gpu_synchronize(device);
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// The best rate of square products (n = 1024 and 2048) in the compute dtype, 2n^3 / t: the
-// machine's practical matmul peak with this thread count, the denominator of MFU.
-double matmul_peak_gflops(at::ScalarType dtype) {
+// The best rate of square products, 2n^3 / t in GFLOP/s: the practical matmul peak, the
+// denominator of MFU. CPU: n = 1024 and 2048 in the compute dtype with the current threads.
+// CUDA: bf16 n = 8192 (the GEMM peak docs/performance.md quotes), whatever the compute dtype.
+double matmul_peak_gflops(at::ScalarType dtype, at::Device device) {
+  const bool cuda = device.is_cuda();
+  const std::vector<std::int64_t> sizes = cuda ? std::vector<std::int64_t>{8192} : std::vector<std::int64_t>{1024, 2048};
+  const at::ScalarType type = cuda ? at::kBFloat16 : dtype;
   double peak = 0;
-  for (std::int64_t n : {1024, 2048}) {
-    at::Tensor a = at::randn({n, n}).to(dtype), b = at::randn({n, n}).to(dtype);
-    at::mm(a, b);  // warm-up: thread pool, allocator, kernel selection
+  for (std::int64_t n : sizes) {
+    at::Tensor a = at::randn({n, n}, at::TensorOptions().device(device)).to(type);
+    at::Tensor b = at::randn({n, n}, at::TensorOptions().device(device)).to(type);
+    for (int i = 0; i < (cuda ? 3 : 1); ++i) at::mm(a, b);  // warm-up: threads, allocator, kernel choice, clocks
     double best = 1e30;
-    for (int i = 0; i < 5; ++i) best = std::min(best, seconds_of([&] { at::mm(a, b); }));
+    for (int i = 0; i < 5; ++i) best = std::min(best, seconds_of(device, [&] { at::mm(a, b); }));
     peak = std::max(peak, 2.0 * static_cast<double>(n * n * n) / best / 1e9);
   }
   return peak;
@@ -42,6 +55,15 @@ double matmul_parameters(const ModelConfig& c) {
   const double per_layer = hid * (q + 2 * kv) + q * hid + 3 * hid * inter;
   return static_cast<double>(c.n_layers) * per_layer + static_cast<double>(c.vocab_size) * hid;
 }
+
+at::ScalarType compute_dtype(const std::string& name) {
+  if (name == "bf16") return at::kBFloat16;
+  if (name == "f16") return at::kHalf;
+  return at::kFloat;
+}
+
+// Rows per logits_shard call, as verify.cpp's kLogitRowsPerChunk: the audit's memory bound.
+constexpr std::int64_t kLogitRows = 256;
 
 }  // namespace
 
@@ -57,42 +79,104 @@ std::int64_t bench_sequence_length(std::int64_t s, std::int64_t max_length) {
 }
 
 void bench_prefill(const PrefillBenchOptions& o) {
-  const at::ScalarType dtype = o.dtype == "bf16" ? at::kBFloat16 : at::kFloat;
+  at::Device device = device_parse(o.device);
+  if (device.is_cuda()) device = bind_local_gpu(device.has_index() ? device.index() : local_rank_hint());
+  const bool cuda = device.is_cuda();
   std::unique_ptr<Communicator> comm = comm_local();
   ModelOptions options;
-  options.compute_dtype = dtype;
-  Model model = Model::load(o.model_dir, *comm, options);
+  options.device = device;
+  options.compute_dtype = compute_dtype(o.dtype);
+  Model model = o.shape.empty() ? Model::load(o.model_dir, *comm, options)
+                                : Model::random(model_shape(o.shape), *comm, options, o.seed);
   const ModelConfig& c = model.config();
+  // The default workload: the CPU's mixed lengths, or the GPU anchor's 4 x 2,048 equal lengths.
+  const std::int64_t n_sequences = o.n_sequences > 0 ? o.n_sequences : (cuda ? 4 : 8);
+  const std::int64_t max_length = o.sequence_length > 0 ? o.sequence_length : (cuda ? 2048 : 512);
+  const bool fixed = o.fixed_length || (cuda && o.sequence_length == 0);
   std::vector<Segment> segments;
   std::int64_t T = 0;
-  for (std::int64_t s = 0; s < o.n_sequences; ++s) {
-    const std::int64_t length = o.fixed_length ? o.sequence_length : bench_sequence_length(s, o.sequence_length);
+  for (std::int64_t s = 0; s < n_sequences; ++s) {
+    const std::int64_t length = fixed ? max_length : bench_sequence_length(s, max_length);
     segments.push_back({T, length, nullptr});
     T += length;
   }
   at::Tensor tokens = at::empty({T}, at::kLong);
   for (std::int64_t i = 0; i < T; ++i) tokens[i] = bench_token_id(i, c.vocab_size);
+  tokens = tokens.to(device);
   const double flop = 2.0 * matmul_parameters(c) * static_cast<double>(T);
+  const std::string source = o.shape.empty() ? o.model_dir : "random " + o.shape;
   if (!o.json) {
     std::printf("# fssl bench prefill: %s (%s, %lld layers, hidden %lld, V %lld), %lld sequences, %lld tokens "
-                "(%s), packed, logits at every position, %s, TP 1\n",
-                o.model_dir.c_str(), c.architecture.c_str(), static_cast<long long>(c.n_layers),
+                "(%s), packed, logits at every position in chunks of %lld rows, %s on %s, TP 1\n",
+                source.c_str(), c.architecture.c_str(), static_cast<long long>(c.n_layers),
                 static_cast<long long>(c.hidden_size), static_cast<long long>(c.vocab_size),
-                static_cast<long long>(o.n_sequences), static_cast<long long>(T),
-                o.fixed_length ? "fixed length" : "lengths 32..max", o.dtype.c_str());
-    std::printf("# %8s %12s %12s %16s %8s\n", "threads", "tokens/s", "GFLOP/s", "matmul GFLOP/s", "MFU");
+                static_cast<long long>(n_sequences), static_cast<long long>(T),
+                fixed ? "fixed length" : "lengths 32..max", static_cast<long long>(kLogitRows), o.dtype.c_str(),
+                device_describe(device).c_str());
   }
+  c10::NoGradGuard no_grad;
+  auto hidden_pass = [&] { return model.forward_hidden(tokens, segments); };
+  auto pass = [&] {
+    at::Tensor hidden = hidden_pass();
+    for (std::int64_t row = 0; row < T; row += kLogitRows) {
+      model.logits_shard(hidden.narrow(0, row, std::min<std::int64_t>(kLogitRows, T - row)));
+    }
+  };
+  auto best_of = [&](const std::function<void()>& f) {
+    f();  // warm-up
+    double best = 1e30;
+    for (int r = 0; r < o.repeats; ++r) best = std::min(best, seconds_of(device, f));
+    return best;
+  };
+  if (cuda) {
+    const double peak = matmul_peak_gflops(options.compute_dtype, device) / 1e3;
+    gpu_reset_peak_memory(device);
+    const double best = best_of(pass);
+    const std::int64_t peak_bytes = gpu_peak_memory_bytes(device);
+    const double hidden_best = best_of([&] { hidden_pass(); });
+    // Verified: every chunk also scored on the device by the fused kernels (vllm-cuda noise,
+    // vLLM's default filters), each row against the batch's next token: the audit's GPU work.
+    double verified_best = -1.0;
+    if (fused_device_scoring_built()) {
+      const SamplerProfile profile = SamplerProfile::parse("vllm-cuda:sm_count=132");
+      const SamplerParams params{1.0f, 50, 0.95f, 0.0f};
+      const ScoreConfig score_config;
+      at::Tensor next = at::empty({T}, at::kLong);
+      for (std::int64_t i = 0; i < T; ++i) next[i] = bench_token_id(i + 1, c.vocab_size);
+      verified_best = best_of([&] {
+        at::Tensor hidden = hidden_pass();
+        for (std::int64_t row = 0; row < T; row += kLogitRows) {
+          const std::int64_t n = std::min<std::int64_t>(kLogitRows, T - row);
+          score_gumbel_rows_device(model.logits_shard(hidden.narrow(0, row, n)), next.narrow(0, row, n), profile,
+                                   o.seed, row, params, score_config);
+        }
+      });
+    }
+    const double verified_tok_s = verified_best > 0 ? static_cast<double>(T) / verified_best : -1.0;
+    const double tflops = flop / best / 1e12;
+    const double peak_gib = peak_bytes < 0 ? -1.0 : static_cast<double>(peak_bytes) / (1024.0 * 1024.0 * 1024.0);
+    if (o.json) {
+      std::printf("{\"device\": \"%s\", \"gpu\": \"%s\", \"model\": \"%s\", \"dtype\": \"%s\", "
+                  "\"sequences\": %lld, \"tokens\": %lld, \"seconds\": %.6f, \"tokens_per_s\": %.1f, "
+                  "\"tokens_per_s_hidden_only\": %.1f, \"tflops\": %.2f, \"matmul_peak_tflops\": %.2f, "
+                  "\"mfu\": %.4f, \"peak_mem_gib\": %.2f, \"verified_tokens_per_s\": %.1f, \"verified_mfu\": %.4f}\n",
+                  device.str().c_str(), device_describe(device).c_str(), source.c_str(), o.dtype.c_str(),
+                  static_cast<long long>(n_sequences), static_cast<long long>(T), best,
+                  static_cast<double>(T) / best, static_cast<double>(T) / hidden_best, tflops, peak, tflops / peak,
+                  peak_gib, verified_tok_s, verified_best > 0 ? flop / verified_best / 1e12 / peak : -1.0);
+    } else {
+      std::printf("# %12s %14s %10s %18s %8s %14s %16s\n", "tokens/s", "hidden tok/s", "TFLOP/s", "bf16 mm TFLOP/s",
+                  "MFU", "peak mem GiB", "verified tok/s");
+      std::printf("  %12.1f %14.1f %10.2f %18.2f %7.1f%% %14.2f %16.1f\n", static_cast<double>(T) / best,
+                  static_cast<double>(T) / hidden_best, tflops, peak, 100.0 * tflops / peak, peak_gib, verified_tok_s);
+    }
+    return;
+  }
+  if (!o.json) std::printf("# %8s %12s %12s %16s %8s\n", "threads", "tokens/s", "GFLOP/s", "matmul GFLOP/s", "MFU");
   for (int threads : o.threads) {
     at::set_num_threads(threads);
-    const double peak = matmul_peak_gflops(dtype);
-    auto pass = [&] {
-      at::NoGradGuard no_grad;
-      at::Tensor hidden = model.forward_hidden(tokens, segments);
-      for (std::int64_t row = 0; row < T; row += 256) model.logits_shard(hidden.narrow(0, row, std::min<std::int64_t>(256, T - row)));
-    };
-    pass();  // warm-up
-    double best = 1e30;
-    for (int r = 0; r < o.repeats; ++r) best = std::min(best, seconds_of(pass));
+    const double peak = matmul_peak_gflops(options.compute_dtype, device);
+    const double best = best_of(pass);
     const double gflops = flop / best / 1e9;
     if (o.json) {
       std::printf("{\"threads\": %d, \"tokens_per_s\": %.1f, \"gflops\": %.2f, \"matmul_peak_gflops\": %.2f, "

@@ -143,6 +143,9 @@ int run_audit_command(const std::vector<std::string>& args, Mode mode) {
       ("token-budget", po::value<std::uint64_t>(&a.token_budget)->default_value(a.token_budget),
        "estimated tokens per work batch")
       ("dtype", po::value<std::string>(&a.dtype)->default_value(a.dtype), "replay compute dtype: fp32 | bf16")
+      ("device", po::value<std::string>(&a.device)->default_value(a.device),
+       "replay device: cpu | cuda (bf16, one GPU per worker rank by SLURM_LOCALID / OMPI_COMM_WORLD_LOCAL_RANK; "
+       "tensor-parallel size 1 scores on the GPU with the fused kernels)")
       ("threads", po::value<int>(&a.n_threads)->default_value(a.n_threads),
        "intra-op threads per worker rank (0: the node's cores / its ranks)")
       ("force-model", po::bool_switch(&a.force_model), "audit an archive logged with another model fingerprint")

@@ -1,4 +1,4 @@
-// `fssl bench archive` (the prefill and scoring benchmarks arrive with their modules).
+// `fssl bench archive`, `fssl bench prefill` (CPU or one GPU), `fssl bench score`: options -> bench.h.
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
@@ -62,27 +62,40 @@ int cli_bench_archive(const std::vector<std::string>& args) {
 }
 
 int cli_bench_prefill(const std::vector<std::string>& args) {
-  CommandSpec spec{"bench prefill", "", "fssl bench prefill --model DIR [--threads 1,2] [--sequences 8 --length 512]"};
+  CommandSpec spec{"bench prefill", "",
+                   "fssl bench prefill (--model DIR | --shape tiny|llama-8b|...) [--device cpu|cuda[:N]] [--dtype bf16] "
+                   "[--threads 1,2] [--sequences N --length L]"};
   po::options_description o("Options");
   PrefillBenchOptions b;
   std::string threads = "1,2";
   o.add_options()
-      ("model", po::value<std::string>(&b.model_dir)->required(), "Hugging Face model directory")
-      ("threads", po::value<std::string>(&threads)->default_value(threads), "comma-separated intra-op thread counts")
-      ("sequences", po::value<std::int64_t>(&b.n_sequences)->default_value(b.n_sequences), "sequences in the packed batch")
-      ("length", po::value<std::int64_t>(&b.sequence_length)->default_value(b.sequence_length),
-       "maximum tokens per sequence (lengths vary over [32, length] like real messages)")
+      ("model", po::value<std::string>(&b.model_dir), "Hugging Face model directory")
+      ("shape", po::value<std::string>(&b.shape),
+       "instead of --model: random weights of a named shape (tiny, small, medium, llama-1b, llama-8b)")
+      ("device", po::value<std::string>(&b.device)->default_value(b.device),
+       "cpu, cuda (this rank's local GPU) or cuda:N")
+      ("threads", po::value<std::string>(&threads)->default_value(threads),
+       "comma-separated intra-op thread counts (CPU)")
+      ("sequences", po::value<std::int64_t>(&b.n_sequences),
+       "sequences in the packed batch (default: 8 on CPU, 4 on CUDA)")
+      ("length", po::value<std::int64_t>(&b.sequence_length),
+       "maximum tokens per sequence, lengths vary over [32, length] like real messages "
+       "(default: 512 on CPU; on CUDA 2048, all equal)")
       ("fixed-length", po::bool_switch(&b.fixed_length), "every sequence exactly --length tokens")
       ("repeats", po::value<int>(&b.repeats)->default_value(b.repeats), "timed passes (best reported) after a warm-up")
-      ("dtype", po::value<std::string>(&b.dtype)->default_value(b.dtype), "compute dtype: f32 | bf16")
-      ("json", po::bool_switch(&b.json), "one JSON line per thread count");
+      ("dtype", po::value<std::string>(&b.dtype)->default_value(b.dtype), "compute dtype: f32 | bf16 | f16 (CUDA)")
+      ("seed", po::value<std::uint64_t>(&b.seed)->default_value(b.seed), "seed of the --shape weights")
+      ("json", po::bool_switch(&b.json), "one JSON line per measurement");
   po::variables_map vm;
   if (!cli_parse(spec, args, o, {"model"}, &vm)) return kExitOk;
+  FSSL_CHECK(b.model_dir.empty() != b.shape.empty(), ConfigError, "bench prefill: give --model DIR or --shape NAME");
   b.threads.clear();
   for (std::uint64_t n : parse_positive_list(threads, "--threads")) b.threads.push_back(static_cast<int>(n));
-  FSSL_CHECK(b.n_sequences > 0 && b.sequence_length > 0 && b.repeats > 0, ConfigError,
-             "--sequences, --length and --repeats must be > 0");
-  FSSL_CHECK(b.dtype == "f32" || b.dtype == "bf16", ConfigError, "--dtype {}: f32 or bf16", b.dtype);
+  FSSL_CHECK(vm.count("sequences") == 0 || b.n_sequences > 0, ConfigError, "--sequences must be > 0");
+  FSSL_CHECK(vm.count("length") == 0 || b.sequence_length > 0, ConfigError, "--length must be > 0");
+  FSSL_CHECK(b.repeats > 0, ConfigError, "--repeats must be > 0");
+  FSSL_CHECK(b.dtype == "f32" || b.dtype == "bf16" || b.dtype == "f16", ConfigError, "--dtype {}: f32, bf16 or f16",
+             b.dtype);
   bench_prefill(b);
   return kExitOk;
 }

@@ -1,6 +1,7 @@
 // fssl entry point: runs the command line, converts exceptions to exit codes, and aborts MPI
 // (when some command initialised it) so that no rank is left waiting in a collective.
 #include <c10/util/Exception.h>
+#include <torch/version.h>
 
 #include <cstdio>
 #include <exception>
@@ -19,17 +20,32 @@ namespace {
 // worker rank would otherwise print once per run.
 class TorchWarnings : public c10::WarningHandler {
  public:
-  void process(const c10::SourceLocation&, const std::string& msg, const bool) override {
+#if TORCH_VERSION_MAJOR >= 2  // torch 2 hands over a c10::Warning
+  void process(const c10::Warning& warning) override { route(warning.msg()); }
+#else
+  void process(const c10::SourceLocation&, const std::string& msg, const bool) override { route(msg); }
+#endif
+
+ private:
+  static void route(const std::string& msg) {
     if (msg.find("is in beta") != std::string::npos) return;
     FSSL_LOG_WARN("libtorch: %s", msg.c_str());
   }
 };
 
+void torch_warnings_install(c10::WarningHandler* handler) {
+#if TORCH_VERSION_MAJOR >= 2
+  c10::WarningUtils::set_warning_handler(handler);
+#else
+  c10::Warning::set_warning_handler(handler);
+#endif
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   static TorchWarnings torch_warnings;
-  c10::Warning::set_warning_handler(&torch_warnings);
+  torch_warnings_install(&torch_warnings);
   int code = fssl::kExitInternal;
   try {
     code = fssl::cli_run(std::vector<std::string>(argv + 1, argv + argc));

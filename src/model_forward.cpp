@@ -1,5 +1,7 @@
-// Model forward: packed prefill / KV-cache decode over segments, tensor-parallel (model.h).
+// Model forward: packed prefill / KV-cache decode over segments, tensor-parallel (model.h), on
+// the model's device (attention itself in model_attention.cpp).
 #include <cmath>
+#include <limits>
 
 #include "model_impl.h"
 
@@ -23,29 +25,6 @@ at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tens
   return x * cos.unsqueeze(1) + rotate_half(x) * sin.unsqueeze(1);
 }
 
-// Positions hidden from each query of a segment: [L, S] bool, true = masked. Query i sits at
-// absolute position n_cached + i and sees keys j <= n_cached + i (and, with a sliding window,
-// j > n_cached + i - window). Undefined when nothing is masked (a decode step inside the window).
-at::Tensor attention_mask(std::int64_t L, std::int64_t S, std::int64_t n_cached, std::int64_t window) {
-  const bool windowed = window > 0 && S > window;
-  if (L == 1 && !windowed) return at::Tensor();
-  at::Tensor ones = at::ones({L, S}, at::TensorOptions().dtype(at::kBool));
-  at::Tensor mask = ones.triu(n_cached + 1);
-  return windowed ? mask.logical_or(ones.tril(n_cached - window)) : mask;
-}
-
-// Causal attention of one segment. q [L, hq, d]; k, v [S = P + L, hk, d] (P cached positions).
-// Query heads are grouped by the kv head they share ([hk, group * L, d]), so grouped-query
-// attention needs no copies of k and v: head h uses kv head h / group, as transformers' repeat_kv.
-at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask, double scale) {
-  const std::int64_t L = q.size(0), S = k.size(0), hk = k.size(1), group = q.size(1) / hk, d = q.size(2);
-  at::Tensor qg = q.permute({1, 0, 2}).reshape({hk, group * L, d});
-  at::Tensor scores = at::matmul(qg, k.permute({1, 2, 0})).mul_(scale);  // [hk, group * L, S]
-  if (mask.defined()) scores.view({hk, group, L, S}).masked_fill_(mask, -std::numeric_limits<float>::infinity());
-  at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
-  return at::matmul(probs, v.transpose(0, 1)).view({q.size(1), L, d}).transpose(0, 1).reshape({L, -1});
-}
-
 }  // namespace
 
 at::Tensor rope_inv_freq(const ModelConfig& c) {
@@ -67,9 +46,11 @@ at::Tensor rope_inv_freq(const ModelConfig& c) {
   return at::where(medium, smoothed, llama);
 }
 
-at::Tensor Model::forward_hidden(const at::Tensor& tokens, const std::vector<Segment>& segments) {
+at::Tensor Model::forward_hidden(const at::Tensor& tokens_in, const std::vector<Segment>& segments) {
   Impl& m = *impl_;
   const ModelConfig& c = m.config;
+  const at::Device device = m.options.device;
+  const at::Tensor tokens = tokens_in.to(device);  // no copy when already there
   const std::int64_t T = tokens.size(0), hd = c.head_dim;
   // Positions: each segment counts from its cache length.
   std::vector<std::int64_t> positions(static_cast<std::size_t>(T));
@@ -81,7 +62,8 @@ at::Tensor Model::forward_hidden(const at::Tensor& tokens, const std::vector<Seg
     covered += s.length;
   }
   FSSL_CHECK(covered == T, ReplayError, "segments cover {} of {} tokens", covered, T);
-  at::Tensor freqs = at::from_blob(positions.data(), {T}, at::kLong).to(at::kFloat).unsqueeze(1) * m.inv_freq.unsqueeze(0);
+  at::Tensor pos = at::from_blob(positions.data(), {T}, at::kLong).to(at::kFloat).to(device);
+  at::Tensor freqs = pos.unsqueeze(1) * m.inv_freq.unsqueeze(0);
   at::Tensor emb = at::cat({freqs, freqs}, -1);
   at::Tensor cos = emb.cos().to(m.options.compute_dtype), sin = emb.sin().to(m.options.compute_dtype);
 
@@ -96,10 +78,10 @@ at::Tensor Model::forward_hidden(const at::Tensor& tokens, const std::vector<Seg
     m.comm->all_reduce_sum(x);
   }
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
-  std::vector<at::Tensor> masks;  // the same for every layer
+  std::vector<AttentionMask> masks;  // the same for every layer
   for (const Segment& s : segments) {
     const std::int64_t n_cached = s.cache ? s.cache->length : 0;
-    masks.push_back(attention_mask(s.length, n_cached + s.length, n_cached, c.sliding_window));
+    masks.push_back(attention_mask(s.length, n_cached + s.length, n_cached, c.sliding_window, device));
   }
   for (std::size_t li = 0; li < m.layers.size(); ++li) {
     const LayerWeights& w = m.layers[li];
@@ -149,7 +131,7 @@ at::Tensor Model::forward_hidden(const at::Tensor& tokens, const std::vector<Seg
 
 at::Tensor Model::logits_shard(const at::Tensor& hidden) {
   const Impl& m = *impl_;
-  at::Tensor logits = at::linear(hidden, m.lm_head).to(at::kFloat);
+  at::Tensor logits = at::linear(hidden.to(m.options.device), m.lm_head).to(at::kFloat);
   if (m.vocab_valid < m.vocab_shard) {
     logits.narrow(1, m.vocab_valid, m.vocab_shard - m.vocab_valid).fill_(-std::numeric_limits<float>::infinity());
   }

@@ -1,4 +1,5 @@
-// Model::Impl: this rank's weight shards and the TP layout (private to model_*.cpp).
+// Model::Impl: this rank's weight shards and the TP layout, and the helpers model_load.cpp,
+// model_random.cpp, model_forward.cpp and model_attention.cpp share (private to model_*.cpp).
 #pragma once
 
 #include <ATen/ATen.h>
@@ -22,7 +23,7 @@ struct LayerWeights {
 
 struct Model::Impl {
   ModelConfig config;
-  ModelOptions options;
+  ModelOptions options;               // options.device holds every tensor below
   Communicator* comm = nullptr;       // not owned; outlives the model
   int tp_rank = 0, tp_size = 1;
   std::int64_t hq = 0, hk = 0;        // query / kv heads on this rank
@@ -38,5 +39,31 @@ struct Model::Impl {
 // RoPE inverse frequencies exactly as transformers computes them (float32), with llama3 or
 // linear scaling applied.
 at::Tensor rope_inv_freq(const ModelConfig& config);
+
+// Refuses a compute dtype the device cannot run (ConfigError) and sets the CPU thread count.
+void model_check_options(const ModelOptions& options);
+// Fills config, options, comm and the TP layout (heads, intermediate and vocab shards) of `m`.
+// `where` names the model in errors (a directory or a shape). Throws ConfigError when the TP
+// size does not fit the architecture.
+void model_layout(Model::Impl& m, const ModelConfig& config, Communicator& comm, const ModelOptions& options,
+                  const std::string& where);
+// After the weights: optional quantization (ModelOptions::quantize_bits) and the RoPE
+// frequencies, on the model's device.
+void model_finish(Model::Impl& m);
+
+// Which keys each query of a segment sees. Query i sits at absolute position n_cached + i and
+// sees keys j <= n_cached + i (and, with a sliding window, j > n_cached + i - window).
+struct AttentionMask {
+  at::Tensor mask;      // [L, S] bool on the model's device, true = masked; undefined: see `causal`
+  bool causal = false;  // plain causal (no cache, no window) left to sdpa's is_causal (CUDA only)
+};
+// Undefined mask and !causal when nothing is masked (a decode step inside the window).
+AttentionMask attention_mask(std::int64_t L, std::int64_t S, std::int64_t n_cached, std::int64_t window,
+                             at::Device device);
+// Causal attention of one segment: q [L, hq, d]; k, v [S = P + L, hk, d] (P cached positions).
+// Returns [L, hq * d]. CPU tensors take transformers' eager path (fp32 softmax; the fixtures pin
+// it); CUDA tensors take at::scaled_dot_product_attention where libtorch has it (torch >= 2).
+at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const AttentionMask& pattern,
+                  double scale);
 
 }  // namespace fssl

@@ -1,5 +1,7 @@
-// Model::load: reads this rank's shard of every weight, checks shapes, dtypes and finiteness.
+// Model::load: reads this rank's shard of every weight, checks shapes, dtypes and finiteness,
+// and places it on the model's device; the TP layout and option checks Model::random shares.
 #include <ATen/Parallel.h>
+#include <fmt/ranges.h>
 
 #include "fssl/log.h"
 #include "fssl/stego.h"
@@ -15,7 +17,8 @@ struct Loader {
   const ModelOptions& options;
 
   // The tensor `name`, checked against `shape`, rows/cols [begin, begin + length) of dim `dim`
-  // (length < 0: all), converted to the compute dtype and copied out of the mapping.
+  // (length < 0: all), converted to the compute dtype and copied out of the mapping onto the
+  // device, one tensor at a time so that host memory stays bounded by the largest tensor.
   at::Tensor get(const std::string& name, std::vector<std::int64_t> shape, int dim = 0, std::int64_t begin = 0,
                  std::int64_t length = -1) const {
     const TensorView& view = files.get(name);
@@ -24,7 +27,11 @@ struct Loader {
                fmt::join(view.shape, ", "), fmt::join(shape, ", "));
     at::Tensor t = tensor_view(view, file);
     if (length >= 0) t = t.narrow(dim, begin, length);
-    t = t.to(options.compute_dtype).contiguous().clone();
+    if (options.device.is_cpu()) {
+      t = t.to(options.compute_dtype).contiguous().clone();
+    } else {  // copy the (possibly strided) slice to the device, convert there
+      t = t.to(options.device, options.compute_dtype).contiguous();
+    }
     if (options.check_finite) {
       FSSL_CHECK(at::isfinite(t).all().item<bool>(), ModelError,
                  "{}: tensor '{}' holds NaN or Inf values (corrupt or diverged weights)", file, name);
@@ -89,47 +96,66 @@ Model::Model(Model&&) noexcept = default;
 Model& Model::operator=(Model&&) noexcept = default;
 Model::~Model() = default;
 
-Model Model::load(const std::string& dir, Communicator& comm, const ModelOptions& options) {
-  FSSL_CHECK(options.compute_dtype == at::kFloat || options.compute_dtype == at::kBFloat16, ConfigError,
-             "compute dtype must be float32 or bfloat16 on CPU");
-  if (options.n_threads > 0) at::set_num_threads(options.n_threads);
-  auto m = std::make_unique<Impl>();
-  m->config = ModelConfig::read(dir);
-  m->options = options;
-  m->comm = &comm;
-  m->tp_rank = comm.rank();
-  m->tp_size = comm.world_size();
-  const ModelConfig& c = m->config;
-  const int t = m->tp_size;
-  FSSL_CHECK(c.n_heads % t == 0, ConfigError, "{}: tensor-parallel size {} does not divide num_attention_heads {}", dir,
-             t, c.n_heads);
+void model_check_options(const ModelOptions& o) {
+  if (o.device.is_cpu()) {
+    FSSL_CHECK(o.compute_dtype == at::kFloat || o.compute_dtype == at::kBFloat16, ConfigError,
+               "compute dtype must be float32 or bfloat16 on CPU");
+  } else {
+    FSSL_CHECK(o.device.is_cuda(), ConfigError, "model device {}: cpu or cuda only", o.device.str());
+    FSSL_CHECK(o.compute_dtype == at::kFloat || o.compute_dtype == at::kBFloat16 || o.compute_dtype == at::kHalf,
+               ConfigError, "compute dtype must be float32, bfloat16 or float16 on CUDA");
+  }
+  if (o.n_threads > 0) at::set_num_threads(o.n_threads);
+}
+
+void model_layout(Model::Impl& m, const ModelConfig& c, Communicator& comm, const ModelOptions& options,
+                  const std::string& where) {
+  m.config = c;
+  m.options = options;
+  m.comm = &comm;
+  m.tp_rank = comm.rank();
+  m.tp_size = comm.world_size();
+  const int t = m.tp_size;
+  FSSL_CHECK(c.n_heads % t == 0, ConfigError, "{}: tensor-parallel size {} does not divide num_attention_heads {}",
+             where, t, c.n_heads);
   FSSL_CHECK(c.n_kv_heads % t == 0 || t % c.n_kv_heads == 0, ConfigError,
-             "{}: tensor-parallel size {} neither divides nor is a multiple of num_key_value_heads {}", dir, t,
+             "{}: tensor-parallel size {} neither divides nor is a multiple of num_key_value_heads {}", where, t,
              c.n_kv_heads);
   FSSL_CHECK(c.intermediate_size % t == 0, ConfigError,
-             "{}: tensor-parallel size {} does not divide intermediate_size {}", dir, t, c.intermediate_size);
-  m->hq = c.n_heads / t;
-  m->hk = c.n_kv_heads >= t ? c.n_kv_heads / t : 1;
-  m->inter_local = c.intermediate_size / t;
-  m->vocab_shard = (c.vocab_size + t - 1) / t;
-  m->vocab_begin = m->tp_rank * m->vocab_shard;
-  m->vocab_valid = std::max<std::int64_t>(0, std::min(m->vocab_shard, c.vocab_size - m->vocab_begin));
+             "{}: tensor-parallel size {} does not divide intermediate_size {}", where, t, c.intermediate_size);
+  m.hq = c.n_heads / t;
+  m.hk = c.n_kv_heads >= t ? c.n_kv_heads / t : 1;
+  m.inter_local = c.intermediate_size / t;
+  m.vocab_shard = (c.vocab_size + t - 1) / t;
+  m.vocab_begin = m.tp_rank * m.vocab_shard;
+  m.vocab_valid = std::max<std::int64_t>(0, std::min(m.vocab_shard, c.vocab_size - m.vocab_begin));
+}
+
+void model_finish(Model::Impl& m) {
+  if (m.options.quantize_bits > 0) {  // quantize_groups refuses bit widths outside [2, 16]
+    for (LayerWeights& w : m.layers) {
+      for (at::Tensor* weight : {&w.qkv_w, &w.o_w, &w.gate_up_w, &w.down_w}) {
+        *weight = quantize_groups(*weight, m.options.quantize_bits, m.options.quantize_group).to(m.options.device);
+      }
+    }
+  }
+  m.inv_freq = rope_inv_freq(m.config).to(m.options.device);  // computed on the CPU like transformers
+}
+
+Model Model::load(const std::string& dir, Communicator& comm, const ModelOptions& options) {
+  model_check_options(options);
+  auto m = std::make_unique<Impl>();
+  model_layout(*m, ModelConfig::read(dir), comm, options, dir);
+  const ModelConfig& c = m->config;
   const WeightFiles files = WeightFiles::open(dir);
   const Loader l{files, c, options};
   m->embed = vocab_rows(l, "model.embed_tokens.weight", *m);
   m->lm_head = c.tie_word_embeddings ? m->embed : vocab_rows(l, "lm_head.weight", *m);
   m->final_norm = l.get("model.norm.weight", {c.hidden_size});
   for (std::int64_t i = 0; i < c.n_layers; ++i) load_layer(l, *m, i);
-  if (options.quantize_bits > 0) {  // quantize_groups refuses bit widths outside [2, 16]
-    for (LayerWeights& w : m->layers) {
-      for (at::Tensor* weight : {&w.qkv_w, &w.o_w, &w.gate_up_w, &w.down_w}) {
-        *weight = quantize_groups(*weight, options.quantize_bits, options.quantize_group);
-      }
-    }
-  }
-  m->inv_freq = rope_inv_freq(c);
-  FSSL_LOG_DEBUG("%s: loaded %s, %lld layers, TP rank %d/%d", dir.c_str(), c.architecture.c_str(),
-                 static_cast<long long>(c.n_layers), m->tp_rank, t);
+  model_finish(*m);
+  FSSL_LOG_DEBUG("%s: loaded %s, %lld layers, TP rank %d/%d on %s", dir.c_str(), c.architecture.c_str(),
+                 static_cast<long long>(c.n_layers), m->tp_rank, m->tp_size, options.device.str().c_str());
   return Model(std::move(m));
 }
 

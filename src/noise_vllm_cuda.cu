@@ -3,12 +3,10 @@
 // at::transformation::exponential<float> compiles on the device. One GPU thread per output element
 // rather than PyTorch's grid-stride loop: the element -> (subsequence, offset) map (noise_vllm_layout.h)
 // is what fixes the values, so any slice of columns (a tensor-parallel shard) is computed directly.
-#include <cfloat>
 #include <limits>
 
-#include "../contrib/fssl_philox/fssl_philox.h"
 #include "fssl/noise_cuda.h"
-#include "noise_vllm_layout.h"
+#include "noise_vllm_device.cuh"
 
 namespace fssl {
 namespace {
@@ -20,18 +18,8 @@ __global__ void vllm_exponential_rows(std::uint64_t seed, std::uint64_t stride, 
   const std::int64_t step = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
   for (std::int64_t k = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; k < total; k += step) {
     const std::int64_t r = k / n_cols;
-    const VllmCudaElement e = vllm_cuda_element(static_cast<std::uint64_t>(vocab_begin + k % n_cols), stride);
-    const std::uint64_t n = static_cast<std::uint64_t>(first_row + r) * blocks_per_row + e.block_offset;
-    const auto words = fssl_philox::philox4x32_10(
-        {static_cast<std::uint32_t>(n), static_cast<std::uint32_t>(n >> 32), static_cast<std::uint32_t>(e.thread),
-         static_cast<std::uint32_t>(e.thread >> 32)},
-        {static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)});
-    // curand_uniform: the product by 2^-32 is exact, so the FMA nvcc forms rounds once, like the CPU.
-    const float u = static_cast<float>(words[e.word]) * 0x1p-32f + 0x1p-33f;
-    // at::transformation::exponential<float>: log = -eps/2 at or above 1 - eps/2, else at::log,
-    // which is __logf on the device (ATen NumericUtils.h); times -1 / lambda with lambda = 1.
-    constexpr float kHalfEps = FLT_EPSILON / 2;
-    out[k] = u >= 1.0f - kHalfEps ? kHalfEps : -__logf(u);
+    out[k] = vllm_cuda_exp1(seed, stride, blocks_per_row, static_cast<std::uint64_t>(first_row + r),
+                            static_cast<std::uint64_t>(vocab_begin + k % n_cols));
   }
 }
 

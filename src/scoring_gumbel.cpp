@@ -5,12 +5,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <numeric>
 
 #include "fssl/scoring.h"
 #include "gumbel_decision.h"
 #include "margin_model.h"
 #include "scoring_columns.h"
+#include "scoring_finish.h"
 
 namespace fssl {
 namespace {
@@ -45,7 +45,6 @@ ScoreBatch score_columns(const Columns& cols, const at::Tensor& claimed, const S
   const at::Tensor& noise = cols.noise;
   const at::Tensor& local_y = cols.local_y;
   const at::Tensor& owned = cols.owned;
-  const std::int64_t n = logits.size(0);
   const GumbelDecision d = gumbel_decision(logits, noise, cols.gumbel, cols.ids, params, rule, comm);
   const MarginModel margins(cols.raw.defined() ? cols.raw : logits, d, params.temperature, comm, cols.outside_drop);
   const at::Tensor margin = margins.claimed(local_y, owned);
@@ -57,51 +56,14 @@ ScoreBatch score_columns(const Columns& cols, const at::Tensor& claimed, const S
   out.prob = claimed_value(d.pi, local_y, owned, comm).clamp_min(0.0);  // -inf: y is not a kept column
   out.logit_rank = logit_rank;
   out.gumbel_rank = global_count(d.ratio > ratio_y.unsqueeze(1), comm).masked_fill(ratio_y == kNegInf, -1);
-  // Admissible-set sizes for the grid and the tier threshold (the last column), counted over
-  // ascending thresholds in one bucketing, then put back in configuration order.
-  std::vector<double> thresholds = config.margin_grid;
-  thresholds.push_back(config.margin_threshold);
-  std::vector<std::size_t> order(thresholds.size());
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return thresholds[a] < thresholds[b]; });
-  std::vector<double> ascending;
-  for (std::size_t j : order) ascending.push_back(thresholds[j]);
-  const at::Tensor floors = margins.rival_floors(ascending);
-  at::Tensor counts = margins.admissible_counts(ascending, floors).contiguous();
+  // Admissible-set sizes for the grid and the tier threshold, counted over ascending thresholds
+  // in one bucketing, then put back in configuration order.
+  const ThresholdOrder order = threshold_order(config);
+  const at::Tensor floors = margins.rival_floors(order.ascending);
+  at::Tensor counts = margins.admissible_counts(order.ascending, floors).contiguous();
   comm.all_reduce_sum(counts);
-  if (band != nullptr) counts += band_counts(*band, floors, margins.boundary(), params.temperature, ascending);
-  at::Tensor by_threshold = at::empty_like(counts);
-  for (std::size_t j = 0; j < order.size(); ++j) {
-    by_threshold.select(1, static_cast<std::int64_t>(order[j])).copy_(counts.select(1, static_cast<std::int64_t>(j)));
-  }
-  out.admissible = by_threshold.narrow(1, 0, static_cast<std::int64_t>(config.margin_grid.size())).contiguous();
-  const at::Tensor threshold_set = by_threshold.select(1, static_cast<std::int64_t>(config.margin_grid.size())).contiguous();
-  out.gmls = at::empty({n, static_cast<std::int64_t>(config.sigmas.size())}, at::kFloat);
-  out.tier = at::empty({n}, at::kByte);
-  out.bits = at::empty({n}, at::kDouble);
-  const float* m = margin.data_ptr<float>();
-  const std::int64_t* rank = out.logit_rank.data_ptr<std::int64_t>();
-  const std::int64_t* a = threshold_set.data_ptr<std::int64_t>();
-  for (std::int64_t r = 0; r < n; ++r) {
-    for (std::size_t s = 0; s < config.sigmas.size(); ++s) {
-      const double x = -static_cast<double>(m[r]) / (std::sqrt(2.0) * config.sigmas[s]);
-      out.gmls[r][static_cast<std::int64_t>(s)] = static_cast<float>(std::isinf(x) ? -INFINITY : log_ndtr(x));
-    }
-    TokenTier tier;
-    double bits;
-    if (static_cast<double>(m[r]) <= config.margin_threshold) {
-      tier = TokenTier::kSafe;
-      bits = std::log2(static_cast<double>(std::max<std::int64_t>(a[r], 1)));
-    } else if (rank[r] <= config.rank_cutoff) {
-      tier = TokenTier::kSuspicious;
-      bits = std::log2(static_cast<double>(config.rank_cutoff + 1));
-    } else {
-      tier = TokenTier::kDangerous;
-      bits = std::log2(static_cast<double>(vocab_size));
-    }
-    out.tier[r] = static_cast<std::uint8_t>(tier);
-    out.bits[r] = bits;
-  }
+  if (band != nullptr) counts += band_counts(*band, floors, margins.boundary(), params.temperature, order.ascending);
+  finish_scores(out, counts, order, config, vocab_size);
   return out;
 }
 
@@ -200,16 +162,26 @@ at::Tensor raw_logit_rank(const at::Tensor& logits, const at::Tensor& claimed, s
   return global_count(logits > l_y.unsqueeze(1), comm);
 }
 
+namespace {
+
+constexpr at::Tensor ScoreBatch::*kScoreFields[] = {&ScoreBatch::exact,      &ScoreBatch::margin,      &ScoreBatch::gmls,
+                                                     &ScoreBatch::prob,       &ScoreBatch::logit_rank,  &ScoreBatch::gumbel_rank,
+                                                     &ScoreBatch::admissible, &ScoreBatch::tier,        &ScoreBatch::bits};
+
+}  // namespace
+
 ScoreBatch score_batch_cat(const std::vector<ScoreBatch>& parts) {
   ScoreBatch out;
-  for (at::Tensor ScoreBatch::*field : {&ScoreBatch::exact, &ScoreBatch::margin, &ScoreBatch::gmls, &ScoreBatch::prob,
-                                        &ScoreBatch::logit_rank, &ScoreBatch::gumbel_rank, &ScoreBatch::admissible,
-                                        &ScoreBatch::tier, &ScoreBatch::bits}) {
+  for (at::Tensor ScoreBatch::*field : kScoreFields) {
     std::vector<at::Tensor> pieces;
     for (const ScoreBatch& b : parts) pieces.push_back(b.*field);
     out.*field = at::cat(pieces);
   }
   return out;
+}
+
+void score_batch_set_row(ScoreBatch& dst, std::int64_t i, const ScoreBatch& src, std::int64_t j) {
+  for (at::Tensor ScoreBatch::*field : kScoreFields) (dst.*field)[i].copy_((src.*field)[j]);
 }
 
 }  // namespace fssl

@@ -1,5 +1,6 @@
 // The admissible-stego receiver (stego.h): the adversary's own decode replayed, one message alone.
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 
 #include <cmath>
 
@@ -14,7 +15,7 @@ std::vector<bool> admissible_stego_decode(Model& model, const LogRecord& record,
   const SamplerProfile profile = SamplerProfile::parse(record.sampler.profile);
   const SamplerParams params = profile_params(profile, record.sampler);
   const std::int64_t vocab = model.config().vocab_size, begin = model.vocab_shard_begin();
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   KvCache cache;
   at::Tensor logits = decode_prefill(model, {&record.prompt}, {&cache});
   std::vector<bool> bits;

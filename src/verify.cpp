@@ -3,15 +3,31 @@
 #include "fssl/verify.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include "fssl/noise.h"
 #include "fssl/sampler_profile.h"
+#include "fssl/score_device.h"
 
 namespace fssl {
 namespace {
 
 // Output rows scored per logits_shard call: bounds the [rows, V/t] float32 logits in memory.
 constexpr std::int64_t kLogitRowsPerChunk = 256;
+
+// The logit shard of `rows` [n, hidden] on the host, where the CPU scorers run (a GPU model's
+// chunk is copied over).
+at::Tensor logits_for_scoring(Model& model, const at::Tensor& rows) {
+  at::Tensor logits = model.logits_shard(rows);
+  return logits.is_cpu() ? logits : logits.to(at::kCPU);
+}
+
+// Gumbel-max rows of a model on one GPU are scored there by the fused kernels (score_device.h):
+// the [rows, V] logits chunk never leaves the device. Tensor-parallel groups score their shards
+// with the CPU path's collectives.
+bool scores_on_device(const Model& model) {
+  return model.options().device.is_cuda() && model.tp_size() == 1 && fused_device_scoring_built();
+}
 
 }  // namespace
 
@@ -58,7 +74,7 @@ MessageScores score_message(Model& model, const LogRecord& r, const at::Tensor& 
     std::vector<IptScoreBatch> ipt_parts;
     for (std::int64_t first = 0; first < n_output; first += kLogitRowsPerChunk) {
       const std::int64_t n = std::min(kLogitRowsPerChunk, n_output - first);
-      ipt_parts.push_back(score_ipt_rows(model.logits_shard(hidden.narrow(0, first, n)), claimed.narrow(0, first, n),
+      ipt_parts.push_back(score_ipt_rows(logits_for_scoring(model, hidden.narrow(0, first, n)), claimed.narrow(0, first, n),
                                          params, model.vocab_shard_begin(), model.config().vocab_size,
                                          profile.single_draw != 0, [&] { return stream.next(); }, ipt_config,
                                          model.communicator()));
@@ -67,9 +83,15 @@ MessageScores score_message(Model& model, const LogRecord& r, const at::Tensor& 
     return out;
   }
   std::vector<ScoreBatch> parts;
+  const bool on_device = scores_on_device(model);
   for (std::int64_t first = 0; first < n_output; first += kLogitRowsPerChunk) {
     const std::int64_t n = std::min(kLogitRowsPerChunk, n_output - first);
-    at::Tensor logits = model.logits_shard(hidden.narrow(0, first, n));
+    if (on_device) {
+      parts.push_back(score_gumbel_rows_device(model.logits_shard(hidden.narrow(0, first, n)), claimed.narrow(0, first, n),
+                                               profile, r.seed, first, params, config));
+      continue;
+    }
+    at::Tensor logits = logits_for_scoring(model, hidden.narrow(0, first, n));
     at::Tensor noise = params.greedy() ? at::ones_like(logits)
                                        : profile_noise_rows(profile, r.seed, model.config().vocab_size, first, n,
                                                             model.vocab_shard_begin(), model.vocab_shard_valid(),
@@ -101,7 +123,7 @@ std::vector<MessageScores> verify_messages(Model& model, const std::vector<LogRe
     packed.push_back(i);
   }
   if (packed.empty()) return out;
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   // One packed prefill for the whole batch: segments attend only within themselves (model.h).
   const at::Tensor hidden = model.forward_hidden(at::tensor(ids, at::kLong), segments);
   for (std::size_t k = 0; k < packed.size(); ++k) {

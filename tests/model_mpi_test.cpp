@@ -19,7 +19,7 @@ TEST_P(TensorParallel, ShardedLogitsEqualTp1) {
   Model tp = Model::load(test::hf_fixture(name), *group, ModelOptions{});
   Model single = Model::load(test::hf_fixture(name), *local, ModelOptions{});
   auto [tokens, segments] = test::pack(test::golden_sequences(name));
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   at::Tensor shard = tp.logits_shard(tp.forward_hidden(tokens, segments));     // [T, Vp]
   at::Tensor reference = test::all_logits(single, tokens, segments);           // [T, V]
   const std::int64_t V = tp.config().vocab_size, Vp = tp.vocab_shard_size();
@@ -61,7 +61,7 @@ TEST(TensorParallelDecode, KvCacheUnderTpEqualsPrefill) {
   auto group = comm_mpi(world);
   Model tp = Model::load(test::hf_fixture("llama"), *group, ModelOptions{});
   const test::GoldenSequence seq = test::golden_sequences("llama")[2];  // 13 tokens
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   KvCache cache = tp.kv_cache_new();
   tp.forward_hidden(seq.input_ids.narrow(0, 0, 6), {{0, 6, &cache}});
   at::Tensor last;

@@ -6,6 +6,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <limits>
 #include <nlohmann/json.hpp>
 
@@ -43,8 +44,13 @@ inline SamplerParams golden_params(const nlohmann::json& c) {
   return params;
 }
 
-// Scores every golden case on this rank's vocabulary shard and compares with the naive results.
-inline void check_scoring_golden(Communicator& comm) {
+using GoldenScorer = std::function<ScoreBatch(const at::Tensor& logits, const at::Tensor& noise, const at::Tensor& claimed,
+                                               const SamplerParams& params, std::int64_t vocab_begin,
+                                               std::int64_t vocab_size, const ScoreConfig& config, Communicator& comm)>;
+
+// Scores every golden case on this rank's vocabulary shard (with `scorer`, score_gumbel_rows by
+// default) and compares with the naive results.
+inline void check_scoring_golden(Communicator& comm, const GoldenScorer& scorer = {}) {
   SafetensorsFile f = SafetensorsFile::open(std::string(FSSL_TEST_DATA_DIR) + "/scoring/golden.safetensors");
   const auto& meta = f.metadata();
   ScoreConfig config;
@@ -64,7 +70,9 @@ inline void check_scoring_golden(Communicator& comm) {
     std::int64_t begin = 0;
     at::Tensor l_shard = golden_shard(logits, -std::numeric_limits<float>::infinity(), comm, &begin);
     at::Tensor e_shard = golden_shard(golden_tensor(f, p + "noise"), 1.0f, comm, &begin);
-    ScoreBatch s = score_gumbel_rows(l_shard, e_shard, golden_tensor(f, p + "claimed"), params, begin, V, config, comm);
+    const at::Tensor claimed = golden_tensor(f, p + "claimed");
+    ScoreBatch s = scorer ? scorer(l_shard, e_shard, claimed, params, begin, V, config, comm)
+                          : score_gumbel_rows(l_shard, e_shard, claimed, params, begin, V, config, comm);
     EXPECT_TRUE(at::equal(s.exact.to(at::kLong), golden_tensor(f, p + "exact")));
     at::Tensor margin = golden_tensor(f, p + "margin");
     EXPECT_TRUE(at::equal(margin.isinf(), s.margin.isinf()));

@@ -32,7 +32,7 @@ class Verify : public ::testing::Test {
     r.sampler = {"fssl-philox", temperature, 0, 1.0f, 0.0f};
     r.model = {"tiny", "", static_cast<std::uint32_t>(model_->config().vocab_size), ""};
     r.prompt = prompt;
-    at::NoGradGuard no_grad;
+    c10::NoGradGuard no_grad;
     KvCache cache = model_->kv_cache_new();
     std::vector<std::int64_t> ids(prompt.begin(), prompt.end());
     at::Tensor h = model_->forward_hidden(at::tensor(ids, at::kLong), {{0, static_cast<std::int64_t>(ids.size()), &cache}});
@@ -61,7 +61,7 @@ TEST_F(Verify, HonestFsslPhiloxTrafficMatchesAndATamperedTokenIsCaught) {
   EXPECT_TRUE(honest.scores.tier.eq(static_cast<int>(TokenTier::kSafe)).all().item<bool>());
   // Tamper: output token 20 becomes the token the model likes least there.
   LogRecord tampered = r;
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   std::vector<std::int64_t> ids(r.prompt.begin(), r.prompt.end());
   ids.insert(ids.end(), r.output.begin(), r.output.begin() + 20);
   at::Tensor h = model_->forward_hidden(at::tensor(ids, at::kLong), {{0, static_cast<std::int64_t>(ids.size()), nullptr}});
@@ -85,7 +85,7 @@ TEST_F(Verify, LlamacppDistTrafficIsScoredByItsCdfInterval) {
   r.sampler = {"llamacpp-dist", 0.8f, 40, 1.0f, 0.0f};
   r.model = {"tiny", "", static_cast<std::uint32_t>(model_->config().vocab_size), ""};
   r.prompt = {7, 8, 9, 10};
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   KvCache cache = model_->kv_cache_new();
   std::vector<std::int64_t> ids(r.prompt.begin(), r.prompt.end());
   at::Tensor h = model_->forward_hidden(at::tensor(ids, at::kLong), {{0, static_cast<std::int64_t>(ids.size()), &cache}});

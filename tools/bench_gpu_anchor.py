@@ -13,6 +13,11 @@
    the same formulas, to give the batched/loop ratio on this card.
 
     python3 tools/bench_gpu_anchor.py [--layers 32] [--batch 4] [--length 2048]
+
+The prefill block also carries the fields `fssl bench prefill --device cuda --json` prints
+(tokens, tokens_per_s, tokens_per_s_hidden_only, tflops, matmul_peak_tflops, mfu, peak_mem_gib),
+computed the same way: FLOPs = 2 x matmul parameters (projections + LM head, not the embedding
+lookup) x tokens, the peak from a bf16 8192^3 torch.mm (best of 5 after a warm-up).
 """
 import argparse
 import json
@@ -29,6 +34,21 @@ def timed(fn, repeats):
         fn()
     torch.cuda.synchronize()
     return (time.perf_counter() - t0) / repeats
+
+
+def matmul_peak_tflops(n=8192):
+    a = torch.randn(n, n, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn(n, n, device="cuda", dtype=torch.bfloat16)
+    for _ in range(3):
+        torch.mm(a, b)
+    best = 1e30
+    for _ in range(5):
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        torch.mm(a, b)
+        torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - t0)
+    return 2.0 * n ** 3 / best / 1e12
 
 
 def prefill(args, out):
@@ -55,13 +75,19 @@ def prefill(args, out):
     def hidden_only():
         return model.model(input_ids=ids).last_hidden_state
 
+    peak = matmul_peak_tflops()
+    torch.cuda.reset_peak_memory_stats()
     t_logits = timed(with_logits, args.repeats)
+    peak_mem = torch.cuda.max_memory_allocated() / 2**30
     t_hidden = timed(hidden_only, args.repeats)
     flops = 2.0 * params * tokens
+    matmul_flops = 2.0 * (params - model.model.embed_tokens.weight.numel()) * tokens  # fssl's count
     out["prefill"] = {
         "params": params, "layers": args.layers, "batch": args.batch, "length": args.length,
         "tokens_per_s_with_fp32_logits": tokens / t_logits, "tokens_per_s_hidden_only": tokens / t_hidden,
-        "tflops_with_logits": flops / t_logits / 1e12, "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30,
+        "tflops_with_logits": flops / t_logits / 1e12, "peak_mem_gib": peak_mem,
+        "tokens": tokens, "tokens_per_s": tokens / t_logits, "tflops": matmul_flops / t_logits / 1e12,
+        "matmul_peak_tflops": peak, "mfu": matmul_flops / t_logits / 1e12 / peak,
     }
     del model
     torch.cuda.empty_cache()

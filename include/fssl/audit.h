@@ -62,7 +62,9 @@ struct AuditOptions {
   int tp_size = 1;                      // ranks per worker group
   int part_index = 0, part_count = 1;   // --part I/N: this run replays batch range I of N (array tasks; fssl merge)
   std::uint64_t token_budget = 4096;    // estimated prompt + output tokens per work batch
-  std::string dtype = "fp32";           // replay compute dtype: fp32 | bf16
+  std::string dtype = "fp32";           // replay compute dtype on the CPU: fp32 | bf16
+  std::string device = "cpu";           // replay device: cpu | cuda (one GPU per worker rank, chosen by
+                                        // node-local rank (gpu.h); the model replays in bf16 there)
   int n_threads = 0;                    // intra-op threads per worker rank (0: cores / ranks on the node)
   bool force_model = false;             // audit an archive logged with another model fingerprint
   double max_time_hours = 0.0;          // > 0: checkpoint and stop before this much wall time has passed

@@ -20,14 +20,18 @@ struct ArchiveBenchOptions {
 };
 
 struct PrefillBenchOptions {
-  std::string model_dir;
-  std::vector<int> threads = {1, 2};
-  std::int64_t n_sequences = 8;       // sequences in the packed batch
-  std::int64_t sequence_length = 512;  // maximum length; lengths vary unless fixed_length
-  bool fixed_length = false;           // every sequence sequence_length tokens
+  std::string model_dir;               // a Hugging Face model directory, or
+  std::string shape;                   // a named shape (model.h model_shape) with random weights
+  std::string device = "cpu";          // cpu | cuda | cuda:N (plain cuda: the rank's local GPU)
+  std::vector<int> threads = {1, 2};   // CPU intra-op thread counts, one measurement each
+  std::int64_t n_sequences = 0;        // sequences in the packed batch (0: 8 on CPU, 4 on CUDA)
+  std::int64_t sequence_length = 0;    // maximum length (0: 512 on CPU, 2048 on CUDA)
+  bool fixed_length = false;           // every sequence sequence_length tokens (always on CUDA when
+                                       // sequence_length is 0: tools/bench_gpu_anchor.py's 4 x 2,048)
   int repeats = 3;                     // timed passes after one warm-up; the best is reported
-  std::string dtype = "f32";           // compute dtype: f32 | bf16
-  bool json = false;                   // one JSON object per thread count instead of the table
+  std::string dtype = "f32";           // compute dtype: f32 | bf16 | f16 (f16 on CUDA only)
+  std::uint64_t seed = 1;              // weights of --shape
+  bool json = false;                   // one JSON object per measurement instead of the table
 };
 
 // Token id i of the benchmark batch: (i * 2654435761 + 12345) mod V, and the length of sequence s:
@@ -37,8 +41,11 @@ std::int64_t bench_token_id(std::int64_t i, std::int64_t vocab_size);
 std::int64_t bench_sequence_length(std::int64_t s, std::int64_t max_length);
 
 // Times packed prefill (hidden states for every token plus the logit shard of every position, in
-// chunks) at TP = 1 for each thread count, next to a float matmul peak measured with the same
-// threads in the same run; prints tokens/s, GFLOP/s (2 x matmul parameters x tokens) and MFU.
+// chunks) at TP = 1, next to a matmul peak measured in the same run: on the CPU per thread count
+// (float products of the compute dtype), on CUDA once (bf16 8192^3 at::mm, best of 5 after a
+// warm-up, the device synchronised around every timed region). Prints tokens/s with logits and
+// with hidden states only, FLOP/s (2 x matmul parameters x tokens) and MFU, and on CUDA the peak
+// memory held in tensors. The model comes from model_dir or, with `shape`, Model::random.
 void bench_prefill(const PrefillBenchOptions& options);
 
 struct ScoreBenchOptions {

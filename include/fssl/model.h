@@ -17,6 +17,13 @@
 // Numerics follow Hugging Face transformers' eager implementation (fp32 RMSNorm, rotate_half RoPE
 // with fp32 cos/sin, softmax in fp32). Weights are converted at load to the compute dtype.
 // Threads: intra-op threads are set from ModelOptions::n_threads (libtorch's default here is 1).
+//
+// Device: every weight, position, mask and activation lives on ModelOptions::device. On the CPU
+// attention is transformers' eager path (pinned by tests/data/hf); on CUDA it is
+// at::scaled_dot_product_attention (flash / memory-efficient kernels) when libtorch has it
+// (torch >= 2), the eager path otherwise. With TP > 1 on CUDA the communicator must reduce CUDA
+// tensors (gpu.h comm_for_device). Placement happens here, at load; callers pick the device
+// (gpu.h bind_local_gpu) and may pass tokens from either side.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -31,7 +38,9 @@
 namespace fssl {
 
 struct ModelOptions {
-  at::ScalarType compute_dtype = at::kFloat;  // kFloat or kBFloat16 on CPU (no fp16 matmul there)
+  at::Device device = at::kCPU;               // where weights and activations live: CPU or cuda:N
+  at::ScalarType compute_dtype = at::kFloat;  // kFloat or kBFloat16 on CPU (no fp16 matmul there);
+                                              // kFloat, kBFloat16 or kHalf on CUDA
   int n_threads = 0;                          // > 0: at::set_num_threads(n_threads) at load
   bool check_finite = true;                   // refuse NaN/Inf weights at load
   // > 0: round the linear weights (q/k/v/o, gate/up/down) to this many bits per group of
@@ -59,8 +68,16 @@ class Model {
   // Collective over `comm`: each rank reads and keeps its shard of the weights. Throws
   // ModelError naming the file and tensor for missing files or tensors, wrong shapes, non-float
   // dtypes and NaN/Inf weights, ConfigError when the TP size does not fit the architecture.
+  // The weights are read on the host one tensor at a time and moved to options.device.
   static Model load(const std::string& dir, Communicator& comm, const ModelOptions& options);
-  Model(Model&&) noexcept;
+  // Collective over `comm` like load, without files: random weights of `config` drawn directly
+  // on options.device (for benchmarks of large shapes: an 8B model in bf16 is 16 GB). Matrices
+  // are N(0, 1 / fan_in) (o_proj / down_proj scaled by 1 / sqrt(2 layers)), norms N(1, 0.1^2),
+  // the embedding N(0, 1), the LM head N(0, 16 / hidden), as model_init.h; each rank draws its
+  // own shard, so weights depend on (config, seed, tp_rank, tp_size, device) and a TP = 2 model
+  // is not a TP = 1 model cut in two. Throws ConfigError like load.
+  static Model random(const ModelConfig& config, Communicator& comm, const ModelOptions& options,
+                      std::uint64_t seed);  Model(Model&&) noexcept;
   Model& operator=(Model&&) noexcept;
   ~Model();
 
@@ -87,6 +104,15 @@ class Model {
   explicit Model(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// The architecture of a named shape for Model::random (Llama layout):
+//   tiny, small, medium   model_init.h's presets (2-8 layers, V 512-32000): CPU tests and demos
+//   llama-1b              Llama-3.2-1B: 16 layers, hidden 2048, 32 / 8 heads, head_dim 64,
+//                         intermediate 8192, V 128,256, tied embeddings
+//   llama-8b              Llama-3.1-8B: 32 layers, hidden 4096, 32 / 8 heads, head_dim 128,
+//                         intermediate 14336, V 128,256, rope theta 500000 with llama3 scaling
+// Throws ConfigError naming the known shapes.
+ModelConfig model_shape(const std::string& name);
 
 // Hex model fingerprint of a model directory (docs/model-format.md): config fields + every
 // tensor's name, dtype, shape and bytes. Reads all weights once. Throws ModelError.

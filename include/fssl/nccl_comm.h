@@ -1,4 +1,4 @@
-// NCCL communicator owner and CUDA/NCCL check macros (built only with FSSL_WITH_NCCL).
+// NCCL communicator owner and the NCCL check macro (built only with FSSL_WITH_NCCL).
 // Creation is collective over an MPI communicator: its rank 0 calls ncclGetUniqueId, the id is
 // broadcast over MPI, and every rank calls ncclCommInitRank on its current CUDA device.
 // Teardown: call destroy() on the normal path (collective); the destructor only aborts a
@@ -10,17 +10,9 @@
 
 #include <memory>
 
+#include "fssl/cuda_check.h"
 #include "fssl/error.h"
 #include "fssl/mpi.h"
-
-#define FSSL_CUDA_CHECK(call)                                                                              \
-  do {                                                                                                     \
-    const cudaError_t fssl_cuda_rc_ = (call);                                                              \
-    if (fssl_cuda_rc_ != cudaSuccess) {                                                                    \
-      FSSL_THROW(::fssl::CommError, "{} failed: {} ({})", #call, cudaGetErrorString(fssl_cuda_rc_),        \
-                 cudaGetErrorName(fssl_cuda_rc_));                                                         \
-    }                                                                                                      \
-  } while (0)
 
 #define FSSL_NCCL_CHECK(call)                                                                              \
   do {                                                                                                     \

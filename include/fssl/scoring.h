@@ -74,6 +74,9 @@ at::Tensor raw_logit_rank(const at::Tensor& logits, const at::Tensor& claimed, s
 // Row-wise concatenation of score batches (in order).
 ScoreBatch score_batch_cat(const std::vector<ScoreBatch>& parts);
 
+// dst's row i <- src's row j, every field (same configuration).
+void score_batch_set_row(ScoreBatch& dst, std::int64_t i, const ScoreBatch& src, std::int64_t j);
+
 // ln Phi(x) for the standard normal CDF, accurate in the far left tail (no underflow to -inf
 // before x ~ -1e154).
 double log_ndtr(double x);
