@@ -73,25 +73,17 @@ ScoreBatch score_gumbel_rows_device(const at::Tensor& logits_in, const at::Tenso
   std::vector<fused::RowResult> rows(static_cast<std::size_t>(n));
   std::memcpy(rows.data(), host.data_ptr<std::uint8_t>(), rows.size() * sizeof(fused::RowResult));
 
-  std::vector<std::int64_t> fallback;
   for (std::size_t r = 0; r < rows.size(); ++r) {
     FSSL_CHECK(rows[r].status != fused::kRowBadClaim, ReplayError, "GPU scoring: claimed id of row {} outside [0, {})",
                first_row + static_cast<std::int64_t>(r), V);
-    if (rows[r].status == fused::kRowOk) continue;
-    fallback.push_back(static_cast<std::int64_t>(r));
-    rows[r] = fused::RowResult{};
   }
   const at::Tensor claimed_cpu = claimed_in.to(at::kCPU, at::kLong).contiguous();
-  ScoreBatch out = fused::score_batch_of(rows, claimed_cpu, config, V);
   auto local = comm_local();
-  for (std::int64_t r : fallback) {
-    const at::Tensor row_logits = logits.narrow(0, r, 1).cpu();
+  return fused::score_batch_with_fallback(std::move(rows), claimed_cpu, config, V, [&](std::int64_t r) {
     const at::Tensor noise = fallback_noise(profile, seed, V, first_row + r, logits);
-    const ScoreBatch one = score_gumbel_rows(row_logits, noise, claimed_cpu.narrow(0, r, 1), params, 0, V, config,
-                                             *local, rule, profile_decision_gumbel(profile, noise, params));
-    score_batch_set_row(out, r, one, 0);
-  }
-  return out;
+    return score_gumbel_rows(logits.narrow(0, r, 1).cpu(), noise, claimed_cpu.narrow(0, r, 1), params, 0, V, config,
+                             *local, rule, profile_decision_gumbel(profile, noise, params));
+  });
 }
 
 }  // namespace fssl

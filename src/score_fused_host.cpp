@@ -64,19 +64,13 @@ class HostBlock {
   std::vector<float> buffer_ = std::vector<float>(kTopPCandidates);
 };
 
-// Noise of one row from tensors: E given, G given or -ln E in float32.
+// score_row's Noise for one row of tensors: E given, G given or -ln E in float32.
 struct RowNoise {
-  const float* e;
-  const float* g;  // may be null
-  float exp1(std::int64_t i) const { return e[i]; }
-  float gumbel(std::int64_t i) const { return g != nullptr ? g[i] : -std::log(e[i]); }
-};
-// score_row's Noise interface.
-struct NoiseView {
-  RowNoise row;
-  float e(std::int64_t i) const { return row.exp1(i); }
-  float g(std::int64_t i) const { return row.gumbel(i); }
-  float g_from(std::int64_t i, float e) const { return row.g != nullptr ? row.g[i] : -std::log(e); }
+  const float* e_row;
+  const float* g_row;  // may be null
+  float e(std::int64_t i) const { return e_row[i]; }
+  float g(std::int64_t i) const { return g_from(i, e_row[i]); }
+  float g_from(std::int64_t i, float e) const { return g_row != nullptr ? g_row[i] : -std::log(e); }
 };
 
 }  // namespace
@@ -125,6 +119,19 @@ ScoreBatch score_batch_of(const std::vector<RowResult>& rows, const at::Tensor& 
   return out;
 }
 
+ScoreBatch score_batch_with_fallback(std::vector<RowResult> rows, const at::Tensor& claimed, const ScoreConfig& config,
+                                     std::int64_t vocab_size, const std::function<ScoreBatch(std::int64_t)>& cpu_row) {
+  std::vector<std::int64_t> declined;
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    if (rows[r].status != kRowTopPOverflow) continue;
+    declined.push_back(static_cast<std::int64_t>(r));
+    rows[r] = RowResult{};  // a placeholder, overwritten below
+  }
+  ScoreBatch out = score_batch_of(rows, claimed, config, vocab_size);
+  for (std::int64_t r : declined) score_batch_set_row(out, r, cpu_row(r), 0);
+  return out;
+}
+
 std::vector<RowResult> score_rows_fused_host_raw(const at::Tensor& logits, const at::Tensor& noise,
                                                  const at::Tensor& gumbel, const at::Tensor& claimed,
                                                  const RowParams& params) {
@@ -139,8 +146,8 @@ std::vector<RowResult> score_rows_fused_host_raw(const at::Tensor& logits, const
   for (std::int64_t r = 0; r < n; ++r) {
     const std::int64_t token = y.data_ptr<std::int64_t>()[r];
     FSSL_CHECK(token >= 0 && token < V, ReplayError, "fused scoring: claimed id {} of row {} outside [0, {})", token, r, V);
-    const NoiseView view{{e.data_ptr<float>() + r * V, g.defined() ? g.data_ptr<float>() + r * V : nullptr}};
-    out.push_back(score_row(block, l.data_ptr<float>() + r * V, V, token, view, params));
+    const RowNoise noise_row{e.data_ptr<float>() + r * V, g.defined() ? g.data_ptr<float>() + r * V : nullptr};
+    out.push_back(score_row(block, l.data_ptr<float>() + r * V, V, token, noise_row, params));
   }
   return out;
 }
@@ -150,22 +157,11 @@ ScoreBatch score_rows_fused_host(const at::Tensor& logits, const at::Tensor& noi
                                  const ScoreConfig& config) {
   std::vector<RowResult> rows = score_rows_fused_host_raw(logits, noise, gumbel, claimed,
                                                          row_params(params, rule, ascending_thresholds(config)));
-  // Rows the fused path does not take are scored by score_gumbel_rows and spliced in.
-  std::vector<std::int64_t> fallback;
-  for (std::size_t r = 0; r < rows.size(); ++r) {
-    if (rows[r].status == kRowOk) continue;
-    fallback.push_back(static_cast<std::int64_t>(r));
-    rows[r] = RowResult{};
-  }
-  ScoreBatch out = score_batch_of(rows, claimed, config, logits.size(1));
   auto local = comm_local();
-  for (std::int64_t i : fallback) {
-    const ScoreBatch one = score_gumbel_rows(logits.narrow(0, i, 1), noise.narrow(0, i, 1), claimed.narrow(0, i, 1),
-                                             params, 0, logits.size(1), config, *local, rule,
-                                             gumbel.defined() ? gumbel.narrow(0, i, 1) : gumbel);
-    score_batch_set_row(out, i, one, 0);
-  }
-  return out;
+  return score_batch_with_fallback(std::move(rows), claimed, config, logits.size(1), [&](std::int64_t i) {
+    return score_gumbel_rows(logits.narrow(0, i, 1), noise.narrow(0, i, 1), claimed.narrow(0, i, 1), params, 0,
+                             logits.size(1), config, *local, rule, gumbel.defined() ? gumbel.narrow(0, i, 1) : gumbel);
+  });
 }
 
 }  // namespace fssl::fused

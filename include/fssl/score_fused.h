@@ -17,6 +17,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "fssl/sampler.h"
@@ -33,6 +34,11 @@ RowParams row_params(const SamplerParams& params, ServerRule rule, const std::ve
 // thresholds ascending); every row must have status kRowOk (else ReplayError).
 ScoreBatch score_batch_of(const std::vector<RowResult>& rows, const at::Tensor& claimed, const ScoreConfig& config,
                           std::int64_t vocab_size);
+
+// score_batch_of for rows of which some the fused path declined (kRowTopPOverflow): each such row
+// r is scored by cpu_row(r), a one-row ScoreBatch from score_gumbel_rows, and spliced in.
+ScoreBatch score_batch_with_fallback(std::vector<RowResult> rows, const at::Tensor& claimed, const ScoreConfig& config,
+                                     std::int64_t vocab_size, const std::function<ScoreBatch(std::int64_t)>& cpu_row);
 
 // The margin grid + tier threshold of `config` in ascending order (what row_params takes).
 std::vector<double> ascending_thresholds(const ScoreConfig& config);
