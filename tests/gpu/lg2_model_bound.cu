@@ -5,7 +5,7 @@
 // largest |E_gpu - E_model| / E_gpu (which bounds the Gumbel error |dG| = |d ln E|). With an output
 // path, also writes the device's E for every float u in [1 - 2^-8, 1) (65,536 float32, ascending u),
 // the region where E is tiny and the hardware's absolute error is large relative to E.
-// Run by tests/gpu/run.sh; needs a GPU (prints SKIP without one).
+// Run by tests/gpu/run.sh with FSSL_GPU_EXTRA=1; needs a GPU (prints SKIP without one).
 #include <cuda_runtime.h>
 
 #include <cfloat>

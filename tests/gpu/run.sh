@@ -13,7 +13,9 @@
 #                                  bf16 and transformers' forward on the same GPU (docs/performance.md)
 # The programs come from a bundle built elsewhere (FSSL_GPU_BUNDLE=DIR, tools/gpu_bundle.sh: for
 # images without MPI-HDF5 development packages) or are built here with CMake (FSSL_GPU_BUILD_DIR).
-# FSSL_GPU_ANCHORS=0 skips transformers' forward; FSSL_GPU_CAPTURE=0 the row capture.
+# FSSL_GPU_ANCHORS=0 skips transformers' forward; FSSL_GPU_CAPTURE=0 the row capture;
+# FSSL_GPU_EXTRA=1 adds tests/gpu/lg2_model_bound.cu (the CPU model of the device's __logf over all
+# 2^32 words, and logf_near_one_<gpu>.f32 for tests/data/noise/gen_logf_table.py; about a minute).
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="${FSSL_GPU_BUILD_DIR:-$root/build-gpu}"
@@ -149,6 +151,11 @@ fi
 if [ "${FSSL_GPU_ANCHORS:-1}" != 0 ]; then
   PYTHONUNBUFFERED=1 timeout 150 python3 "$root/tools/bench_gpu_anchor.py" >"$out/gpu_anchor.json" 2>"$out/anchor.err" &&
     cat "$out/gpu_anchor.json" || { tail -20 "$out/anchor.err"; fail "transformers anchor"; }
+fi
+if [ "${FSSL_GPU_EXTRA:-0}" = 1 ]; then
+  section "(extra) CPU lg2 model against the device's __logf over all 2^32 words"
+  nvcc -std=c++17 -O2 -arch=sm_90 "$root/tests/gpu/lg2_model_bound.cu" -o "$build/lg2_model_bound" &&
+    timeout 120 "$build/lg2_model_bound" "$out/logf_near_one_${gpu_name}.f32" || fail "lg2_model_bound"
 fi
 section "done: status $status"
 exit "$status"
