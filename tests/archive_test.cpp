@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "fssl/archive.h"
-#include "fssl/archive_format.h"
+#include "archive/format.h"
 #include "test_util.h"
 
 namespace fssl {

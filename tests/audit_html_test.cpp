@@ -1,4 +1,4 @@
-// report.html (audit_html.h): a hand-built summary renders to one self-contained page (no script,
+// report.html (report/html.h): a hand-built summary renders to one self-contained page (no script,
 // no external reference), data strings are escaped, the key numbers are shown as formatted, the
 // tags balance under Python's html.parser, and incomplete or empty summaries still render.
 #include <gtest/gtest.h>
@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "audit_html.h"
+#include "report/html.h"
 #include "fssl/error.h"
 #include "test_util.h"
 

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <limits>
 
-#include "fssl/audit_journal.h"
+#include "audit/journal.h"
 #include "fssl/error.h"
 #include "test_util.h"
 
@@ -86,14 +86,14 @@ TEST(AuditJournal, ReopenReturnsEntriesAndCutsATornTail) {
   {
     AuditJournal j = AuditJournal::open(path, "audit A");
     EXPECT_TRUE(j.loaded().empty());
-    j.append(4, batch(1));
-    j.append(0, batch(20));
+    j.append(batch_report_encode({4, 0.0, batch(1)}));
+    j.append(batch_report_encode({0, 0.0, batch(20)}));
   }
   const auto intact = std::filesystem::file_size(path);
   {
     // A kill in the middle of a write: half of a third entry's frame.
     AuditJournal j = AuditJournal::open(path, "audit A");
-    j.append(9, batch(40));
+    j.append(batch_report_encode({9, 0.0, batch(40)}));
   }
   std::filesystem::resize_file(path, intact + (std::filesystem::file_size(path) - intact) / 2);
   {
@@ -104,7 +104,7 @@ TEST(AuditJournal, ReopenReturnsEntriesAndCutsATornTail) {
     EXPECT_EQ(j.loaded()[1].batch_id, 0u);
     for (std::size_t i = 0; i < 3; ++i) expect_same(j.loaded()[1].results[i], batch(20)[i]);
     EXPECT_EQ(std::filesystem::file_size(path), intact);  // the torn bytes are gone from the file
-    j.append(9, batch(40));
+    j.append(batch_report_encode({9, 0.0, batch(40)}));
   }
   AuditJournal j = AuditJournal::open(path, "audit A");
   ASSERT_EQ(j.loaded().size(), 3u);
@@ -119,10 +119,10 @@ TEST(AuditJournal, AFlippedByteLosesOnlyTheEntriesFromThere) {
   std::uintmax_t after_first = 0;
   {
     AuditJournal j = AuditJournal::open(path, "audit A");
-    j.append(0, batch(1));
+    j.append(batch_report_encode({0, 0.0, batch(1)}));
     j.sync();
     after_first = std::filesystem::file_size(path);
-    j.append(1, batch(2));
+    j.append(batch_report_encode({1, 0.0, batch(2)}));
   }
   {
     std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
@@ -137,7 +137,7 @@ TEST(AuditJournal, AFlippedByteLosesOnlyTheEntriesFromThere) {
 TEST(AuditJournal, RefusesTheJournalOfAnotherAudit) {
   test::TempDir dir;
   const std::string path = dir / "journal.fssl";
-  { AuditJournal::open(path, "audit A").append(0, batch(1)); }
+  { AuditJournal::open(path, "audit A").append(batch_report_encode({0, 0.0, batch(1)})); }
   try {
     AuditJournal::open(path, "audit B");
     FAIL() << "another audit's journal was accepted";

@@ -1,4 +1,4 @@
-// results.h5 (audit_results.h): every value written by write_results_h5 reads back, with its type,
+// results.h5 (report/results_h5.h): every value written by write_results_h5 reads back, with its type,
 // through h5py alone (tests/interop/read_audit_results.py, independent of fssl's HDF5 code),
 // including the NaN / -1 padding between the Gumbel-max and inverse-CDF widths.
 #include <gtest/gtest.h>
@@ -11,7 +11,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
-#include "fssl/audit_results.h"
+#include "report/results_h5.h"
 #include "fssl/error.h"
 #include "test_util.h"
 

@@ -11,6 +11,7 @@
 
 #include "fssl/audit_stats.h"
 #include "fssl/error.h"
+#include "fssl/verify.h"
 
 namespace fssl {
 namespace {
@@ -52,7 +53,7 @@ TEST(AuditStats, TotalsEqualADirectCount) {
   double charged = 0.0, allowed_last = 0.0;
   for (std::uint64_t m = 0; m < 30; ++m) {
     const ScoreBatch s = fake_message(40 + static_cast<std::int64_t>(m), m, config);
-    stats.add_message(s);
+    stats.add_message(token_scores(s));
     bool any = false;
     for (std::int64_t r = 0; r < s.margin.numel(); ++r) {
       ++tokens;
@@ -83,11 +84,11 @@ TEST(AuditStats, AnySplitAndMergeOrderGivesIdenticalWords) {
   std::vector<ScoreBatch> messages;
   for (std::uint64_t m = 0; m < 24; ++m) messages.push_back(fake_message(17 + static_cast<std::int64_t>(m % 7), 100 + m, config));
   AuditStats whole(config);
-  for (const ScoreBatch& s : messages) whole.add_message(s);
+  for (const ScoreBatch& s : messages) whole.add_message(token_scores(s));
   for (int groups : {2, 3, 5}) {
     std::vector<AuditStats> parts(static_cast<std::size_t>(groups), AuditStats(config));
     std::mt19937 rng(static_cast<unsigned>(groups));
-    for (const ScoreBatch& s : messages) parts[rng() % static_cast<unsigned>(groups)].add_message(s);
+    for (const ScoreBatch& s : messages) parts[rng() % static_cast<unsigned>(groups)].add_message(token_scores(s));
     std::vector<std::size_t> order(parts.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
     std::shuffle(order.begin(), order.end(), rng);

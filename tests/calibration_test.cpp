@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "fssl/calibration.h"
+#include "fssl/results.h"
 #include "fssl/error.h"
 
 namespace fssl {

@@ -4,7 +4,7 @@
 
 #include <limits>
 
-#include "comm_argmax.h"
+#include "comm/argmax.h"
 #include "fssl/comm.h"
 
 namespace fssl {

@@ -249,6 +249,16 @@ TEST(Detection, PlanCommandTakesEveryOptionFromAConfigFile) {
   EXPECT_NE(fixed.output.find("10000 of 1e+06"), std::string::npos) << fixed.output;
 }
 
+// Without a fleet, the sampling question alone: 1 - 0.99^459 = 0.99010 >= 0.99 > 1 - 0.99^458
+// (verification-math.md §8.1); the number stands alone on the last line, for scripts.
+TEST(Detection, PlanCommandAnswersTheSampleSizeAlone) {
+  const CommandResult r = fssl("plan --malicious-fraction 0.01 --confidence 0.99 --catches 1");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("\n459\n"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("verifier GPUs"), std::string::npos) << r.output;
+  EXPECT_EQ(fssl("plan --messages-per-day 1e6 --catches 1 2>/dev/null").code, 2);  // fleet options go together
+}
+
 TEST(Detection, PlanCommandRejectsBadOptionsWithExitCodeTwo) {
   EXPECT_EQ(fssl(std::string("plan ") + kFleet + " --bogus 1 2>/dev/null").code, 2);
   EXPECT_EQ(fssl(std::string("plan ") + kFleet + " --confidence 1.5 2>/dev/null").code, 2);

@@ -1,4 +1,4 @@
-// The fused per-row scorer (score_fused.h), run by its host emulation, against the naive golden
+// The fused per-row scorer (fssl/scoring_fused.h), run by its host emulation, against the naive golden
 // scores and against score_gumbel_rows on random rows: margins, admissible sets and ranks bit for
 // bit given the same G, the rest to float32 rounding.
 #include <ATen/ATen.h>
@@ -6,7 +6,7 @@
 
 #include <cmath>
 
-#include "fssl/score_fused.h"
+#include "fssl/scoring_fused.h"
 #include "scoring_test_util.h"
 
 namespace fssl {

@@ -1,5 +1,5 @@
 // The sharded, hash-chained HDF5 log archive: records, manifest, writer, readers, validation.
-// Format: docs/archive-format.md (constants in archive_format.h).
+// Format: docs/archive-format.md (constants in archive/format.h).
 //
 // Ownership and threads: every class here owns its HDF5 handles (move-only) and must be used from
 // one thread at a time (HDF5 is built without thread-safety). Nothing here is collective: under MPI
@@ -136,7 +136,7 @@ class ShardReader {
   const MessageColumns& columns() const;
   Digest32 stored_digest(std::uint64_t row) const;
 
-  struct Impl;  // defined in archive_shard_reader.cpp
+  struct Impl;  // defined in archive/shard_reader.cpp
 
   // Empty if the row's offsets, lengths and table indices are usable, else the reason.
   std::string row_structure_problem(std::uint64_t row) const;
@@ -207,7 +207,7 @@ class ArchiveWriter {
   void close();
   const Manifest& manifest() const;
 
-  struct Impl;  // defined in archive_writer.cpp
+  struct Impl;  // defined in archive/writer.cpp
 
  private:
   explicit ArchiveWriter(std::unique_ptr<Impl> impl);

@@ -1,94 +1,39 @@
-// fssl's main job: `mpirun -np N fssl audit --config configs/audit.ini`. Rank 0 (coordinator)
-// plans a reproducible sample of the archive (audit_plan.h), hands token-budget batches to
-// tensor-parallel worker groups on request (audit_schedule.h), journals every finished batch
-// (audit_journal.h), and reduces the per-message results into the run directory's summary.json
-// and results.h5 (docs/results-format.md). Group leaders read their messages from the shards,
-// broadcast them to their group (audit_transfer.h), replay them by packed prefill and score
-// every output token (verify.h).
+// The coordinator side of fssl's main job, `mpirun -np N fssl audit` (the whole job is run_audit,
+// worker.h). Rank 0 plans a reproducible sample of the archive (audit_plan.h), hands token-budget
+// batches to tensor-parallel worker groups on request (audit_schedule.h), journals every finished
+// batch's report (src/audit/journal.h), and reduces the per-message results into the run
+// directory's summary.json, results.h5 and report.html (report.h). Group leaders read their
+// messages, broadcast them to their group (audit_transfer.h), replay and score them (verify.h)
+// and send back a BatchReport (results.h).
 //
 // Results depend only on (archive, config, audit seed): batches are cut in plan order, results
-// are keyed by plan position, statistics are integers (audit_stats.h). The same command run
-// again on the same --out directory resumes from the journal.
+// are keyed by batch id, statistics are integers (audit_stats.h). The same command run again on
+// the same --out directory resumes from the journal.
 //
 // Faults: an unreadable shard is quarantined (its sampled messages become unverifiable, the audit
 // goes on); a bad record, a record whose stored digest does not match its content, an unknown
 // profile or an out-of-range token id makes that message unverifiable; an archive logged with
 // another model fingerprint is refused (ConfigError) unless `force_model`.
-// Collective over MPI_COMM_WORLD: every rank calls run_audit with the same options.
+// This library links no libtorch (CMake target fssl_audit; tests/torch_free_check.cpp).
 #pragma once
-#include <cstdint>
-#include <optional>
 #include <string>
 #include <vector>
 
-#include "fssl/calibration.h"
+#include "fssl/audit_layout.h"
+#include "fssl/audit_options.h"
 #include "fssl/mpi.h"
-#include "fssl/scoring.h"
-#include "fssl/scoring_ipt.h"
 
 namespace fssl {
 
-// When a complete audit is "within policy" (exit 0) or has findings (exit 3).
-struct AuditPolicy {
-  std::int64_t dangerous_tokens = 1;         // a message with at least this many dangerous tokens is flagged
-  double suspicious_fraction = 0.25;         // ... or with more than this share of non-safe tokens
-  std::uint64_t max_flagged_messages = 0;    // findings when more messages are flagged
-  double max_flagged_fraction = 1.0;         // ... or a larger share of the scored messages (1: off)
-  double max_unverifiable_fraction = 0.05;   // findings when more of the sample is unverifiable
-  bool quarantine_is_finding = true;         // findings when any shard was quarantined
-  double max_dangerous_rate = 1.0;           // findings when the token FPR's upper bound is higher (1: off)
-  double max_info_percent = 100.0;           // ... when the extractable-information upper bound is higher
-  double max_malicious_fraction = 1.0;       // ... when the malicious-traffic upper bound is higher
-};
+// The coordinator, rank 0 of `world` (src/audit/coordinator.cpp): plans, serves batches to the
+// group leaders (audit_schedule.h), journals their reports, and writes the report (report.h);
+// returns the exit code. Collective with every leader's request_work loop.
+int run_coordinator(const MpiComm& world, const AuditLayout& layout, const AuditOptions& options,
+                    const std::string& model_fingerprint);
 
-// The fleet-wide statements every summary carries (verification-math.md §7-§8).
-struct BoundsConfig {
-  double confidence = 0.95;          // of every interval and bound
-  double detect_fraction = 0.01;     // p: would this sample have caught a p share of malicious messages?
-  std::uint64_t detect_catches = 1;  // k: ... at least k of them?
-  double secret_bytes = 0.0;         // size to exfiltrate (0: the audited model's weight files)
-  double channel_bytes_per_day = 0.0;     // raw output channel (0: output tokens/day x log2 V / 8)
-  double output_tokens_per_day = 0.0;     // fleet output (0: no exfiltration timeline unless the above is set)
-};
-
-struct AuditOptions {
-  std::string archive_dir, model_dir, run_dir;
-  std::uint64_t seed = 0;               // the audit seed
-  std::uint64_t sample_size = 0;        // exact n without replacement, or
-  double fraction = 0.0;                // each message with this probability
-  std::optional<std::int64_t> time_from_us, time_to_us;  // audit messages logged in [from, to)
-  std::vector<std::string> servers;     // audit these servers only (empty: all)
-  std::string stratify = "none";        // none | model | server | window: --sample per stratum
-  int tp_size = 1;                      // ranks per worker group
-  int part_index = 0, part_count = 1;   // --part I/N: this run replays batch range I of N (array tasks; fssl merge)
-  std::uint64_t token_budget = 4096;    // estimated prompt + output tokens per work batch
-  std::string dtype = "fp32";           // replay compute dtype on the CPU: fp32 | bf16
-  std::string device = "cpu";           // replay device: cpu | cuda (one GPU per worker rank, chosen by
-                                        // node-local rank (gpu.h); the model replays in bf16 there)
-  int n_threads = 0;                    // intra-op threads per worker rank (0: cores / ranks on the node)
-  bool force_model = false;             // audit an archive logged with another model fingerprint
-  double max_time_hours = 0.0;          // > 0: checkpoint and stop before this much wall time has passed
-  double progress_seconds = 10.0;       // progress line interval
-  double sync_seconds = 5.0;            // journal fsync interval
-  double window_hours = 24.0;           // time-window width of the per-stratum statistics
-  ScoreConfig score;
-  IptConfig ipt;
-  AuditPolicy policy;
-  BoundsConfig bounds;
-  // Set by `fssl calibrate`: report the FPR vs information frontier of the (honest) sample and
-  // write RUN/calibration.json; the exit code says whether an operating point meets the target.
-  std::optional<CalibrationOptions> calibration;
-};
-
-// Applies RUN/calibration.json of `fssl calibrate` (docs/audit.md): the operating point's
-// margin threshold and rank cutoff (and the inverse-CDF distance threshold when calibrated).
-// Throws ConfigError naming the file when it is unreadable or has no operating point.
-void apply_calibration_file(const std::string& path, AuditOptions* options);
-
-// Runs the audit on every rank of `world`; returns the exit code (kExitOk, kExitFindings or
-// kExitIncomplete) on every rank. Throws ConfigError/ArchiveError/ModelError for bad options or
-// inputs (main aborts the job with exit code 2).
-int run_audit(const MpiComm& world, const AuditOptions& options);
+// fssl merge (src/audit/merge.cpp): the union of the parts' journals into RUN/journal.fssl, and
+// the report of the whole audit when they cover every batch; returns the exit code. One process.
+int merge_runs(const AuditOptions& options, const std::vector<std::string>& part_dirs);
 
 // Set by the SIGUSR1/SIGTERM handler cli_audit installs: checkpoint now and exit 4.
 void audit_request_checkpoint() noexcept;

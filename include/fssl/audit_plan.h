@@ -15,7 +15,7 @@
 // number + 1), `sample_size` messages from each (equal allocation: every server or model is
 // audited as thoroughly), or each message with probability `fraction`. The manifest decides
 // most shards whole (time range inside or outside the filter, one server or model, one window);
-// a shard it cannot decide is opened and its columns read (audit_population.cpp): at planning
+// a shard it cannot decide is opened and its columns read (audit/population.cpp): at planning
 // time when its count is not in the manifest, at row lookup when only its rows are needed (one
 // shard in memory at a time).
 // Not collective: the coordinator calls it; workers only see the references it hands out.

@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "fssl/scoring.h"
+#include "fssl/scoring_types.h"
 
 namespace fssl {
 struct TokenScores;
@@ -29,7 +29,6 @@ class AuditStats {
 
   // One message's token scores (all rows one message); admissible widths must match the grid.
   void add_message(const TokenScores& scores);
-  void add_message(const ScoreBatch& scores);
   // Exact, associative and commutative. ConfigError if the grids differ.
   void merge(const AuditStats& other);
 

@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "fssl/audit_result.h"
-
 namespace fssl {
+
+struct TokenScores;  // results.h
 
 struct CalibrationOptions {
   double target_fpr_percent = 0.01;                   // the paper's headline 0.01 % of tokens

@@ -1,7 +1,7 @@
 // Communicator: the collectives a tensor-parallel group needs, over three backends.
 //   comm_local  one rank, every collective a no-op (the 1-rank fast path)
 //   comm_mpi    CPU tensors over an MPI communicator (MPI_Allreduce / MPI_Allgather / MPI_Bcast)
-//   comm_nccl   CUDA tensors over NCCL (built with FSSL_WITH_NCCL; see nccl_comm.h)
+//   comm_nccl   CUDA tensors over NCCL (built with FSSL_WITH_NCCL; see comm/nccl_owner.h)
 // Collective semantics: every method except rank()/world_size() is collective over the group:
 // all ranks call it in the same order with tensors of the same shape and dtype.
 // Tensors must be contiguous; reductions are in place. Floating-point sums depend on the

@@ -1,7 +1,8 @@
 // Typed exceptions and always-on checks for fssl.
 // Failures inside fssl throw an fssl::Error subclass that carries file:line and formatted context
 // (shard, record, rank); main() converts them to exit codes. Bad *records* are not errors: they are
-// counted through a Reporter (see archive.h) and the work continues.
+// recorded as data where they are met (RecordError from the readers, a Problem in validation,
+// an unverifiable MessageResult in the audit; archive.h, results.h) and the work continues.
 #pragma once
 
 #include <fmt/format.h>

@@ -34,6 +34,7 @@
 
 #include "fssl/comm.h"
 #include "fssl/model_config.h"
+#include "fssl/model_weights.h"  // model_fingerprint
 
 namespace fssl {
 
@@ -44,7 +45,7 @@ struct ModelOptions {
   int n_threads = 0;                          // > 0: at::set_num_threads(n_threads) at load
   bool check_finite = true;                   // refuse NaN/Inf weights at load
   // > 0: round the linear weights (q/k/v/o, gate/up/down) to this many bits per group of
-  // quantize_group inputs (stego.h quantize_groups), a stand-in for a quantized deployment.
+  // quantize_group inputs (src/model/tensors.cpp quantize_groups), a stand-in for a quantized deployment.
   int quantize_bits = 0;
   std::int64_t quantize_group = 32;
 };
@@ -77,7 +78,8 @@ class Model {
   // own shard, so weights depend on (config, seed, tp_rank, tp_size, device) and a TP = 2 model
   // is not a TP = 1 model cut in two. Throws ConfigError like load.
   static Model random(const ModelConfig& config, Communicator& comm, const ModelOptions& options,
-                      std::uint64_t seed);  Model(Model&&) noexcept;
+                      std::uint64_t seed);
+  Model(Model&&) noexcept;
   Model& operator=(Model&&) noexcept;
   ~Model();
 
@@ -113,9 +115,5 @@ class Model {
 //                         intermediate 14336, V 128,256, rope theta 500000 with llama3 scaling
 // Throws ConfigError naming the known shapes.
 ModelConfig model_shape(const std::string& name);
-
-// Hex model fingerprint of a model directory (docs/model-format.md): config fields + every
-// tensor's name, dtype, shape and bytes. Reads all weights once. Throws ModelError.
-std::string model_fingerprint(const std::string& dir);
 
 }  // namespace fssl

@@ -19,7 +19,7 @@ namespace fssl {
 // profile `vllm-cuda:sm_count=...,max_threads_per_sm=...` for `seed` into `out_device`
 // ([n_rows, n_cols] float32, row-major, device memory). Returns cudaErrorInvalidValue for
 // arguments outside the CPU version's contract (no launch), else the launch status; the caller
-// checks it with FSSL_CUDA_CHECK (nccl_comm.h).
+// checks it with FSSL_CUDA_CHECK (comm/nccl_owner.h).
 cudaError_t noise_rows_vllm_cuda_device(std::uint64_t seed, std::int64_t sm_count, std::int64_t max_threads_per_sm,
                                         std::int64_t vocab_size, std::int64_t first_row, std::int64_t n_rows,
                                         std::int64_t vocab_begin, std::int64_t n_cols, float* out_device,

@@ -33,17 +33,9 @@
 
 #include "fssl/comm.h"
 #include "fssl/sampler.h"
+#include "fssl/scoring_types.h"
 
 namespace fssl {
-
-struct ScoreConfig {
-  std::vector<double> sigmas = {0.01, 0.1, 1.0};               // GM-LS noise scales (raw-logit units)
-  std::vector<double> margin_grid = {0.0, 0.1, 0.5, 1.0, 2.0, 5.0};  // admissible-set thresholds
-  double margin_threshold = 1.0;                               // tau_Delta of the three-tier class
-  std::int64_t rank_cutoff = 32;                               // R
-};
-
-enum class TokenTier : std::uint8_t { kSafe = 0, kSuspicious = 1, kDangerous = 2 };
 
 // Scores of n output rows; all tensors on CPU.
 struct ScoreBatch {

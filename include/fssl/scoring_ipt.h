@@ -27,15 +27,9 @@
 
 #include "fssl/comm.h"
 #include "fssl/sampler.h"
+#include "fssl/scoring_types.h"
 
 namespace fssl {
-
-struct IptConfig {
-  std::vector<double> sigmas = {0.001, 0.01, 0.1};              // jitter of u, probability units
-  std::vector<double> distance_grid = {0.0, 0.001, 0.01, 0.05};  // admissible-set distances
-  double distance_threshold = 0.01;
-  std::int64_t rank_cutoff = 32;
-};
 
 struct IptScoreBatch {
   at::Tensor exact;       // [n] bool

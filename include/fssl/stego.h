@@ -74,9 +74,5 @@ std::vector<std::vector<std::int64_t>> admissible_sets(const at::Tensor& logits,
 // this adversary's traffic). Collective over the model's communicator.
 std::vector<bool> admissible_stego_decode(Model& model, const LogRecord& record, double delta);
 
-// Rounds a linear weight `w` [out, in] to `bits`-bit symmetric integers times an absmax scale per
-// group of `group` consecutive inputs of a row (the last group of a row may be shorter), computed
-// in float32 (round half to even); returns w's dtype. ConfigError for bits outside [2, 16].
-at::Tensor quantize_groups(const at::Tensor& w, int bits, std::int64_t group);
 
 }  // namespace fssl

@@ -14,6 +14,7 @@
 #include "fssl/archive.h"
 #include "fssl/model.h"
 #include "fssl/scoring.h"
+#include "fssl/results.h"
 #include "fssl/scoring_ipt.h"
 
 namespace fssl {
@@ -36,5 +37,12 @@ std::vector<MessageScores> verify_messages(Model& model, const std::vector<LogRe
 
 MessageScores verify_message(Model& model, const LogRecord& record, const ScoreConfig& config,
                              const IptConfig& ipt_config = IptConfig{});
+
+// The columns of score tensors (scoring.h, scoring_ipt.h), for results.h (src/replay/columns.cpp).
+TokenScores token_scores(const ScoreBatch& scores);
+TokenScores token_scores(const IptScoreBatch& scores);
+
+// A scored (or unverifiable, per `scores.verifiable`) message's result.
+MessageResult message_result(const MessageRef& ref, const LogRecord& record, const MessageScores& scores);
 
 }  // namespace fssl

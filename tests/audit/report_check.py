@@ -14,7 +14,7 @@ check_report(run_dir) renders the page with `chromium --headless --dump-dom` (De
   * the rendered DOM holds at least one <svg> (when a token was scored), the title, the verdict (and every finding), the
     totals scored and flagged, the token FPR upper bound and, for a calibration, each family's
     operating point, formatted as the page formats them (the functions below mirror real(),
-    percent() and show() of audit_html.cpp).
+    percent() and show() of report/html.cpp).
 Standard library only, so audit_e2e.py can import it: `from report_check import check_report`.
 """
 import argparse
@@ -48,7 +48,7 @@ def require(condition, text):
         raise AssertionError("report check failed: " + text)
 
 
-# ---- the page's number formats (audit_html.cpp) ----
+# ---- the page's number formats (report/html.cpp) ----
 def count_text(n):
     return "{:,}".format(int(n))
 

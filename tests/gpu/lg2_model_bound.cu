@@ -1,5 +1,5 @@
 // Measures, over every 32-bit Philox word, how far fssl's CPU model of the vllm-cuda noise
-// (noise_philox.cpp: E = -RN32(RN32(log2 u) * RN32(ln 2)), log2 correctly rounded) lies from the
+// (noise/philox.cpp: E = -RN32(RN32(log2 u) * RN32(ln 2)), log2 correctly rounded) lies from the
 // device's E = -__logf(u) (lg2.approx), so docs/sampler-spec.md can state bounds that hold for all
 // inputs rather than for sampled ones: the ULP-distance histogram and, for u below 1 - 2^-k, the
 // largest |E_gpu - E_model| / E_gpu (which bounds the Gumbel error |dG| = |d ln E|). With an output

@@ -9,7 +9,7 @@
 #include "fssl/gpu.h"
 #include "fssl/log.h"
 #include "fssl/mpi.h"
-#include "fssl/nccl_comm.h"
+#include "comm/nccl_owner.h"
 
 int main(int argc, char** argv) {
   fssl::MpiEnvironment env(&argc, &argv);

@@ -6,7 +6,7 @@
 
 #include "fssl/log.h"
 #include "fssl/mpi.h"
-#include "fssl/nccl_comm.h"
+#include "comm/nccl_owner.h"
 
 namespace {
 

@@ -23,8 +23,8 @@
 #include "fssl/noise.h"
 #include "fssl/noise_cuda.h"
 #include "fssl/sampler_profile.h"
-#include "fssl/score_cuda.h"
-#include "fssl/score_fused.h"
+#include "fssl/scoring_cuda.h"
+#include "fssl/scoring_fused.h"
 
 namespace {
 
