@@ -29,7 +29,7 @@ class TorchWarnings : public c10::WarningHandler {
  private:
   static void route(const std::string& msg) {
     if (msg.find("is in beta") != std::string::npos) return;
-    FSSL_LOG_WARN("libtorch: %s", msg.c_str());
+    FSSL_LOG_WARN("libtorch: {}", msg.c_str());
   }
 };
 
@@ -50,10 +50,10 @@ int main(int argc, char** argv) {
   try {
     code = fssl::cli_run(std::vector<std::string>(argv + 1, argv + argc));
   } catch (const fssl::Error& e) {
-    FSSL_LOG_ERROR("%s", e.what());
+    FSSL_LOG_ERROR("{}", e.what());
     code = e.exit_code();
   } catch (const std::exception& e) {
-    FSSL_LOG_ERROR("internal error: %s", e.what());
+    FSSL_LOG_ERROR("internal error: {}", e.what());
     code = fssl::kExitInternal;
   }
   if (code != fssl::kExitOk && fssl::MpiEnvironment::initialized()) fssl::MpiEnvironment::abort(code);

@@ -22,7 +22,7 @@ TEST_P(TensorParallel, ShardedLogitsEqualTp1) {
   c10::NoGradGuard no_grad;
   at::Tensor shard = tp.logits_shard(tp.forward_hidden(tokens, segments));     // [T, Vp]
   at::Tensor reference = test::all_logits(single, tokens, segments);           // [T, V]
-  const std::int64_t V = tp.config().vocab_size, Vp = tp.vocab_shard_size();
+  const std::int64_t V = tp.config().vocab_size, Vp = tp.vocab_shard().size;
   // Gather only to check: [t * T, Vp] -> [T, t * Vp]; columns past V must be padding (-inf).
   at::Tensor gathered = group->all_gather(shard.contiguous());
   at::Tensor full = at::cat(gathered.split(tokens.size(0), 0), 1);
@@ -33,7 +33,7 @@ TEST_P(TensorParallel, ShardedLogitsEqualTp1) {
   EXPECT_LT(max_diff, 1e-5);
   // Scalar reduction instead of a gather: local max with global index, then MAX-with-index.
   auto [values, index] = shard.max(1);
-  at::Tensor global_index = index + tp.vocab_shard_begin();
+  at::Tensor global_index = index + tp.vocab_shard().begin;
   group->all_reduce_argmax(values, global_index);
   EXPECT_TRUE(at::equal(global_index, reference.argmax(1)));
 }

@@ -94,10 +94,10 @@ TEST(SamplerGolden, VllmCudaTokensMatchGpuSampler) {
                                                  ",max_threads_per_sm=" + std::to_string(max_threads));
       const auto n = static_cast<std::int64_t>(c.tokens.size());
       const at::Tensor logits = hashed_logits(c.index, 0, n, c.vocab);
-      const at::Tensor noise = profile_noise_rows(profile, c.seed, c.vocab, 0, n, 0, c.vocab, c.vocab);
+      const at::Tensor noise = profile_noise_rows(profile, c.seed, VocabShard::whole(c.vocab), 0, n);
       const at::Tensor claimed = at::tensor(c.tokens, at::kLong);
-      const ScoreBatch scores =
-          score_gumbel_rows(logits, noise, claimed, c.params, 0, c.vocab, ScoreConfig{}, *comm, ServerRule::kProbOverNoise);
+      const ScoreBatch scores = score_gumbel_rows(logits, noise, claimed, c.params, VocabShard::whole(c.vocab),
+                                                  ScoreConfig{}, *comm, ServerRule::kProbOverNoise);
       for (std::int64_t j = 0; j < n; ++j) {
         const bool is_exact = scores.exact[j].item<bool>();
         const float margin = scores.margin[j].item<float>();

@@ -45,12 +45,13 @@ TEST(SamplerProfile, MalformedSpecsAreRefusedWithTheirReason) {
 
 TEST(SamplerProfile, NoiseRowsArePaddedWithOnesAndSlicesAgree) {
   const SamplerProfile p = SamplerProfile::parse("fssl-philox");
-  at::Tensor full = profile_noise_rows(p, 42, 100, 3, 2, 0, 100, 100);
-  at::Tensor slice = profile_noise_rows(p, 42, 100, 3, 2, 60, 40, 48);  // a TP shard with 8 padding columns
+  at::Tensor full = profile_noise_rows(p, 42, VocabShard::whole(100), 3, 2);
+  at::Tensor slice = profile_noise_rows(p, 42, VocabShard{60, 48, 40, 100}, 3, 2);  // a TP shard with 8 padding columns
   EXPECT_TRUE(at::equal(slice.narrow(1, 0, 40), full.narrow(1, 60, 40)));
   EXPECT_TRUE(slice.narrow(1, 40, 8).eq(1.0f).all().item<bool>());
   EXPECT_TRUE(full.gt(0).all().item<bool>());
-  EXPECT_THROW(profile_noise_rows(SamplerProfile::parse("llamacpp-dist"), 1, 10, 0, 1, 0, 10, 10), ProfileError);
+  EXPECT_THROW(profile_noise_rows(SamplerProfile::parse("llamacpp-dist"), 1, VocabShard::whole(10), 0, 1),
+               ProfileError);
 }
 
 }  // namespace

@@ -15,8 +15,8 @@ namespace {
 TEST(ScoreFused, MatchesNaivePerTokenGolden) {
   auto comm = comm_local();
   test::check_scoring_golden(*comm, [](const at::Tensor& logits, const at::Tensor& noise, const at::Tensor& claimed,
-                                       const SamplerParams& params, std::int64_t, std::int64_t,
-                                       const ScoreConfig& config, Communicator&) {
+                                       const SamplerParams& params, const VocabShard&, const ScoreConfig& config,
+                                       Communicator&) {
     return fused::score_rows_fused_host(logits, noise, at::Tensor(), claimed, params, ServerRule::kProbOverNoise,
                                         config);
   });
@@ -43,9 +43,10 @@ void expect_same_as_cpu(const Case& c, std::int64_t V, std::uint64_t seed) {
   for (std::int64_t r = 1; r < n; r += 6) claimed[r] = std::get<1>(logits[r].topk(60)).select(0, 59);
   ScoreConfig config;
   auto comm = comm_local();
-  const at::Tensor served = sample_gumbel_rows(logits, noise, c.params, 0, *comm, c.rule, gumbel);
+  const at::Tensor served = sample_gumbel_rows(logits, noise, c.params, VocabShard::whole(V), *comm, c.rule, gumbel);
   for (std::int64_t r = 2; r < n; r += 4) claimed[r] = served[r];
-  const ScoreBatch cpu = score_gumbel_rows(logits, noise, claimed, c.params, 0, V, config, *comm, c.rule, gumbel);
+  const ScoreBatch cpu =
+      score_gumbel_rows(logits, noise, claimed, c.params, VocabShard::whole(V), config, *comm, c.rule, gumbel);
   const ScoreBatch fused = fused::score_rows_fused_host(logits, noise, gumbel, claimed, c.params, c.rule, config);
   EXPECT_TRUE(at::equal(cpu.margin, fused.margin)) << "max diff " << (cpu.margin - fused.margin).abs().max().item<float>();
   EXPECT_TRUE(at::equal(cpu.admissible, fused.admissible)) << cpu.admissible << fused.admissible;
@@ -89,7 +90,7 @@ TEST(ScoreFused, FlatTopPRowsFallBackToTheCpuPath) {
       fused::row_params(params, ServerRule::kProbOverNoise, fused::ascending_thresholds(config)));
   EXPECT_EQ(raw[0].status, fused::kRowTopPOverflow);
   auto comm = comm_local();
-  const ScoreBatch cpu = score_gumbel_rows(logits, noise, claimed, params, 0, V, config, *comm);
+  const ScoreBatch cpu = score_gumbel_rows(logits, noise, claimed, params, VocabShard::whole(V), config, *comm);
   const ScoreBatch fused =
       fused::score_rows_fused_host(logits, noise, at::Tensor(), claimed, params, ServerRule::kProbOverNoise, config);
   EXPECT_TRUE(at::equal(cpu.margin, fused.margin));

@@ -36,6 +36,12 @@ inline at::Tensor golden_shard(const at::Tensor& rows, float pad, Communicator& 
   return shard;
 }
 
+// The VocabShard of a golden_shard result.
+inline VocabShard golden_vocab(const at::Tensor& shard, std::int64_t begin, std::int64_t V) {
+  const std::int64_t vp = shard.size(1);
+  return {begin, vp, std::max<std::int64_t>(0, std::min(vp, V - begin)), V};
+}
+
 // The sampler parameters of a golden case.
 inline SamplerParams golden_params(const nlohmann::json& c) {
   SamplerParams params{c["temperature"].get<float>(), c["top_k"].get<std::int32_t>(), c["top_p"].get<float>(),
@@ -44,9 +50,9 @@ inline SamplerParams golden_params(const nlohmann::json& c) {
   return params;
 }
 
-using GoldenScorer = std::function<ScoreBatch(const at::Tensor& logits, const at::Tensor& noise, const at::Tensor& claimed,
-                                               const SamplerParams& params, std::int64_t vocab_begin,
-                                               std::int64_t vocab_size, const ScoreConfig& config, Communicator& comm)>;
+using GoldenScorer = std::function<ScoreBatch(const at::Tensor& logits, const at::Tensor& noise,
+                                              const at::Tensor& claimed, const SamplerParams& params,
+                                              const VocabShard& vocab, const ScoreConfig& config, Communicator& comm)>;
 
 // Scores every golden case on this rank's vocabulary shard (with `scorer`, score_gumbel_rows by
 // default) and compares with the naive results.
@@ -71,8 +77,9 @@ inline void check_scoring_golden(Communicator& comm, const GoldenScorer& scorer 
     at::Tensor l_shard = golden_shard(logits, -std::numeric_limits<float>::infinity(), comm, &begin);
     at::Tensor e_shard = golden_shard(golden_tensor(f, p + "noise"), 1.0f, comm, &begin);
     const at::Tensor claimed = golden_tensor(f, p + "claimed");
-    ScoreBatch s = scorer ? scorer(l_shard, e_shard, claimed, params, begin, V, config, comm)
-                          : score_gumbel_rows(l_shard, e_shard, claimed, params, begin, V, config, comm);
+    const VocabShard vocab = golden_vocab(l_shard, begin, V);
+    ScoreBatch s = scorer ? scorer(l_shard, e_shard, claimed, params, vocab, config, comm)
+                          : score_gumbel_rows(l_shard, e_shard, claimed, params, vocab, config, comm);
     EXPECT_TRUE(at::equal(s.exact.to(at::kLong), golden_tensor(f, p + "exact")));
     at::Tensor margin = golden_tensor(f, p + "margin");
     EXPECT_TRUE(at::equal(margin.isinf(), s.margin.isinf()));
@@ -116,7 +123,8 @@ inline void check_ipt_golden(Communicator& comm) {
     at::Tensor uniforms = golden_tensor(f, p + "uniforms");
     std::int64_t next = 0;
     auto draw = [&] { return uniforms[next++].item<double>(); };
-    IptScoreBatch s = score_ipt_rows(shard, golden_tensor(f, p + "claimed"), params, begin, V, false, draw, config, comm);
+    IptScoreBatch s = score_ipt_rows(shard, golden_tensor(f, p + "claimed"), params, golden_vocab(shard, begin, V),
+                                     false, draw, config, comm);
     EXPECT_TRUE(at::equal(s.exact.to(at::kLong), golden_tensor(f, p + "exact")));
     EXPECT_TRUE(at::equal(s.drew.to(at::kLong), golden_tensor(f, p + "drew")));
     at::Tensor distance = golden_tensor(f, p + "distance");

@@ -29,19 +29,31 @@ struct ScoredMessage {
   MessageScores scores;
   nlohmann::json truth;  // the sidecar line (empty object if none)
   // Exact match and tier exist for both score kinds (Gumbel-max margin, llama.cpp IPT-LS).
-  const at::Tensor& exact_tensor() const { return scores.inverse_cdf ? scores.ipt_scores.exact : scores.scores.exact; }
-  const at::Tensor& tier_tensor() const { return scores.inverse_cdf ? scores.ipt_scores.tier : scores.scores.tier; }
+  const at::Tensor& exact_tensor() const {
+    const auto* ipt = std::get_if<IptScoreBatch>(&scores);
+    return ipt ? ipt->exact : std::get<ScoreBatch>(scores).exact;
+  }
+  const at::Tensor& tier_tensor() const {
+    const auto* ipt = std::get_if<IptScoreBatch>(&scores);
+    return ipt ? ipt->tier : std::get<ScoreBatch>(scores).tier;
+  }
   std::int64_t tokens() const { return exact_tensor().numel(); }
   std::int64_t count_tier(TokenTier t) const { return tier_tensor().eq(static_cast<int>(t)).sum().item<std::int64_t>(); }
   std::int64_t non_safe() const { return tokens() - count_tier(TokenTier::kSafe); }
   std::int64_t exact() const { return exact_tensor().sum().item<std::int64_t>(); }
   // DiFR's per-message feature: the mean margin, each clipped at `clip`.
   double mean_clipped_margin(double clip = 5.0) const {
-    return scores.scores.margin.clamp_max(clip).to(at::kDouble).mean().item<double>();
+    return std::get<ScoreBatch>(scores).margin.clamp_max(clip).to(at::kDouble).mean().item<double>();
   }
   // sum_t log2 |A_t(delta)| for margin-grid column `column`.
   double admissible_bits(std::int64_t column) const {
-    return scores.scores.admissible.select(1, column).to(at::kDouble).clamp_min(1.0).log2().sum().item<double>();
+    return std::get<ScoreBatch>(scores)
+        .admissible.select(1, column)
+        .to(at::kDouble)
+        .clamp_min(1.0)
+        .log2()
+        .sum()
+        .item<double>();
   }
 };
 
@@ -83,8 +95,8 @@ class SimulateFixture : public ::testing::Test {
         ScoredMessage m;
         m.record = reader.read({k, row});
         m.scores = verify_message(*verifier_, m.record, config);
-        EXPECT_TRUE(m.scores.verifiable) << "message " << m.record.message_id << ": " << m.scores.unverifiable_reason;
-        if (!m.scores.verifiable) continue;
+        EXPECT_TRUE(verifiable(m.scores)) << "message " << m.record.message_id << ": " << unverifiable_reason(m.scores);
+        if (!verifiable(m.scores)) continue;
         m.truth = truth.count(m.record.message_id) ? truth[m.record.message_id] : nlohmann::json::object();
         out.push_back(std::move(m));
       }

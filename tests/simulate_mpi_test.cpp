@@ -63,10 +63,10 @@ TEST(SimulateMpi, TensorParallelServerTrafficVerifiesOnOneRank) {
     std::int64_t tokens = 0, exact = 0, dangerous = 0;
     for (std::uint64_t row = 0; row < reader.manifest().shards[0].n_messages; ++row) {
       const MessageScores m = verify_message(verifier, reader.read({0, row}), ScoreConfig{});
-      ASSERT_TRUE(m.verifiable) << m.unverifiable_reason;
-      tokens += m.scores.exact.numel();
-      exact += m.scores.exact.sum().item<std::int64_t>();
-      dangerous += m.scores.tier.eq(static_cast<int>(TokenTier::kDangerous)).sum().item<std::int64_t>();
+      ASSERT_TRUE(verifiable(m)) << unverifiable_reason(m);
+      tokens += std::get<ScoreBatch>(m).exact.numel();
+      exact += std::get<ScoreBatch>(m).exact.sum().item<std::int64_t>();
+      dangerous += std::get<ScoreBatch>(m).tier.eq(static_cast<int>(TokenTier::kDangerous)).sum().item<std::int64_t>();
     }
     std::printf("TP %d server, TP 1 verifier: %lld tokens, exact %.2f %%, dangerous %lld\n", world.world_size(),
                 static_cast<long long>(tokens), 100.0 * static_cast<double>(exact) / static_cast<double>(tokens),

@@ -54,11 +54,12 @@ class Verify : public ::testing::Test {
 TEST_F(Verify, HonestFsslPhiloxTrafficMatchesAndATamperedTokenIsCaught) {
   LogRecord r = serve({5, 77, 300, 12, 9, 41}, 40, 1.0f, 0xfeedbeefcafe1234ull);
   MessageScores honest = verify_message(*model_, r, ScoreConfig{});
-  ASSERT_TRUE(honest.verifiable) << honest.unverifiable_reason;
-  const double exact_rate = honest.scores.exact.to(at::kFloat).mean().item<double>();
-  std::printf("honest: exact %.3f, max margin %.3g\n", exact_rate, honest.scores.margin.max().item<double>());
+  ASSERT_TRUE(verifiable(honest)) << unverifiable_reason(honest);
+  const double exact_rate = std::get<ScoreBatch>(honest).exact.to(at::kFloat).mean().item<double>();
+  std::printf("honest: exact %.3f, max margin %.3g\n", exact_rate,
+              std::get<ScoreBatch>(honest).margin.max().item<double>());
   EXPECT_GE(exact_rate, 0.95);  // decode vs prefill rounding may flip a near-tie, rarely
-  EXPECT_TRUE(honest.scores.tier.eq(static_cast<int>(TokenTier::kSafe)).all().item<bool>());
+  EXPECT_TRUE(std::get<ScoreBatch>(honest).tier.eq(static_cast<int>(TokenTier::kSafe)).all().item<bool>());
   // Tamper: output token 20 becomes the token the model likes least there.
   LogRecord tampered = r;
   c10::NoGradGuard no_grad;
@@ -68,10 +69,10 @@ TEST_F(Verify, HonestFsslPhiloxTrafficMatchesAndATamperedTokenIsCaught) {
   tampered.output[20] = static_cast<std::int32_t>(
       model_->logits_shard(h.narrow(0, h.size(0) - 1, 1)).argmin(1).item<std::int64_t>());
   MessageScores bad = verify_message(*model_, tampered, ScoreConfig{});
-  ASSERT_TRUE(bad.verifiable);
-  EXPECT_FALSE(bad.scores.exact[20].item<bool>());
-  EXPECT_GT(bad.scores.margin[20].item<float>(), 5.0f);
-  EXPECT_EQ(bad.scores.tier[20].item<std::uint8_t>(), static_cast<std::uint8_t>(TokenTier::kDangerous));
+  ASSERT_TRUE(verifiable(bad));
+  EXPECT_FALSE(std::get<ScoreBatch>(bad).exact[20].item<bool>());
+  EXPECT_GT(std::get<ScoreBatch>(bad).margin[20].item<float>(), 5.0f);
+  EXPECT_EQ(std::get<ScoreBatch>(bad).tier[20].item<std::uint8_t>(), static_cast<std::uint8_t>(TokenTier::kDangerous));
 }
 
 // llama.cpp's dist sampler with top-k only, written out here as a server would run it: sort by
@@ -116,24 +117,24 @@ TEST_F(Verify, LlamacppDistTrafficIsScoredByItsCdfInterval) {
     h = model_->forward_hidden(at::tensor(std::vector<std::int64_t>{token}, at::kLong), {{0, 1, &cache}});
   }
   MessageScores s = verify_message(*model_, r, ScoreConfig{});
-  ASSERT_TRUE(s.verifiable) << s.unverifiable_reason;
-  ASSERT_TRUE(s.inverse_cdf);
-  EXPECT_TRUE(s.ipt_scores.drew.all().item<bool>());
-  EXPECT_GE(s.ipt_scores.exact.to(at::kFloat).mean().item<double>(), 0.95);
-  EXPECT_TRUE(s.ipt_scores.tier.eq(static_cast<int>(TokenTier::kSafe)).all().item<bool>());
+  ASSERT_TRUE(verifiable(s)) << unverifiable_reason(s);
+  ASSERT_TRUE(std::holds_alternative<IptScoreBatch>(s));
+  EXPECT_TRUE(std::get<IptScoreBatch>(s).drew.all().item<bool>());
+  EXPECT_GE(std::get<IptScoreBatch>(s).exact.to(at::kFloat).mean().item<double>(), 0.95);
+  EXPECT_TRUE(std::get<IptScoreBatch>(s).tier.eq(static_cast<int>(TokenTier::kSafe)).all().item<bool>());
   LogRecord tampered = r;
   tampered.output[12] = (tampered.output[12] + 211) % static_cast<std::int32_t>(model_->config().vocab_size);
   MessageScores bad = verify_message(*model_, tampered, ScoreConfig{});
-  EXPECT_FALSE(bad.ipt_scores.exact[12].item<bool>());
-  EXPECT_NE(bad.ipt_scores.tier[12].item<std::uint8_t>(), static_cast<std::uint8_t>(TokenTier::kSafe));
+  EXPECT_FALSE(std::get<IptScoreBatch>(bad).exact[12].item<bool>());
+  EXPECT_NE(std::get<IptScoreBatch>(bad).tier[12].item<std::uint8_t>(), static_cast<std::uint8_t>(TokenTier::kSafe));
 }
 
 TEST_F(Verify, GreedyTrafficIsAnArgmaxCheck) {
   LogRecord r = serve({1, 2, 3}, 12, 0.0f, 7);
   MessageScores s = verify_message(*model_, r, ScoreConfig{});
-  ASSERT_TRUE(s.verifiable) << s.unverifiable_reason;
-  EXPECT_TRUE(s.scores.exact.all().item<bool>());
-  EXPECT_LT(s.scores.margin.max().item<float>(), 1e-4f);
+  ASSERT_TRUE(verifiable(s)) << unverifiable_reason(s);
+  EXPECT_TRUE(std::get<ScoreBatch>(s).exact.all().item<bool>());
+  EXPECT_LT(std::get<ScoreBatch>(s).margin.max().item<float>(), 1e-4f);
 }
 
 TEST_F(Verify, MalformedMessagesAreUnverifiableWithAReason) {
@@ -142,8 +143,8 @@ TEST_F(Verify, MalformedMessagesAreUnverifiableWithAReason) {
     LogRecord r = good;
     edit(r);
     MessageScores s = verify_message(*model_, r, ScoreConfig{});
-    EXPECT_FALSE(s.verifiable);
-    return s.unverifiable_reason;
+    EXPECT_FALSE(verifiable(s));
+    return unverifiable_reason(s);
   };
   EXPECT_NE(reason([](LogRecord& r) { r.sampler.profile = "sglang-magic"; }).find("unknown profile 'sglang-magic'"),
             std::string::npos);
@@ -154,7 +155,7 @@ TEST_F(Verify, MalformedMessagesAreUnverifiableWithAReason) {
             std::string::npos);
   EXPECT_NE(reason([](LogRecord& r) { r.model.vocab_size = 600; r.output[0] = 550; }).find("differs from the model's"),
             std::string::npos);
-  EXPECT_TRUE(verify_message(*model_, good, ScoreConfig{}).verifiable);
+  EXPECT_TRUE(verifiable(verify_message(*model_, good, ScoreConfig{})));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "fssl/digest.h"
@@ -114,6 +115,14 @@ struct MessageColumns {
   std::vector<std::uint8_t> digest;  // [N, 32]
 };
 
+// Why a stored row cannot be read as a record (offsets, table indices or field values out of
+// range), without the row context.
+struct RecordProblem {
+  std::string reason;
+};
+// One row as read: its record, or why it is unusable.
+using RowRead = std::variant<LogRecord, RecordProblem>;
+
 // An open shard: attributes, tables and message columns are loaded at open; tokens on demand.
 class ShardReader {
  public:
@@ -143,11 +152,11 @@ class ShardReader {
   // Reads one record; throws RecordError naming file, row and message id if it is unusable.
   LogRecord read(std::uint64_t row) const;
   // Reads many records with one HDF5 read of the union of their token ranges; out[i] = rows[i].
-  // Without `problems` the first unusable row throws RecordError; with it, an unusable row yields
-  // a default record and (*problems)[i] says why, without the row context (the other rows are
-  // still read).
-  std::vector<LogRecord> read_batch(const std::vector<std::uint64_t>& rows,
-                                    std::vector<std::string>* problems = nullptr) const;
+  // Each row is its record or, when it is unusable, why (without the row context); the other
+  // rows are still read. Throws ArchiveError only when the token read itself fails.
+  std::vector<RowRead> read_rows(const std::vector<std::uint64_t>& rows) const;
+  // read_rows, but the first unusable row throws RecordError naming file, row and message id.
+  std::vector<LogRecord> read_batch(const std::vector<std::uint64_t>& rows) const;
   // "file: record r (message id m)" for messages about a row.
   std::string row_context(std::uint64_t row) const;
 

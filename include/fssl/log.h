@@ -1,10 +1,13 @@
-// Logging macros with a rank prefix: "[r/N] func: message".
-// INFO and DEBUG print on rank 0 only (or everywhere before MPI is up); WARN and ERROR print on
-// every rank. All output goes to stderr so stdout stays free for summaries and --json output.
-// Thread safety: one fprintf per message; lines from different threads do not interleave.
+// Logging macros with a rank prefix: "[r/N] level func: message", formatted with fmt
+// (FSSL_LOG_INFO("{} rows", n)). INFO and DEBUG print on rank 0 only (or everywhere before MPI
+// is up); WARN and ERROR print on every rank. All output goes to stderr so stdout stays free for
+// summaries and --json output. A message below the level is not formatted at all.
+// Thread safety: one fputs per message; lines from different threads do not interleave.
 #pragma once
 
-#include <cstdio>
+#include <fmt/format.h>
+
+#include <string>
 
 namespace fssl {
 
@@ -16,13 +19,19 @@ void log_set_rank(int rank, int world_size);
 void log_set_level(LogLevel level);
 LogLevel log_level();
 
-// printf-style; prefer the macros, which add the function name.
-void log_printf(LogLevel level, const char* func, const char* format, ...)
-    __attribute__((format(printf, 3, 4)));
+// Whether a message at `level` prints on this rank.
+bool log_enabled(LogLevel level);
+// Prints one formatted message; prefer the macros, which add the function name and skip
+// formatting when the message would not print.
+void log_message(LogLevel level, const char* func, const std::string& message);
 
 }  // namespace fssl
 
-#define FSSL_LOG_DEBUG(...) ::fssl::log_printf(::fssl::LogLevel::kDebug, __func__, __VA_ARGS__)
-#define FSSL_LOG_INFO(...) ::fssl::log_printf(::fssl::LogLevel::kInfo, __func__, __VA_ARGS__)
-#define FSSL_LOG_WARN(...) ::fssl::log_printf(::fssl::LogLevel::kWarn, __func__, __VA_ARGS__)
-#define FSSL_LOG_ERROR(...) ::fssl::log_printf(::fssl::LogLevel::kError, __func__, __VA_ARGS__)
+#define FSSL_LOG_AT_(level, ...)                                                                    \
+  do {                                                                                              \
+    if (::fssl::log_enabled(level)) ::fssl::log_message(level, __func__, fmt::format(__VA_ARGS__)); \
+  } while (0)
+#define FSSL_LOG_DEBUG(...) FSSL_LOG_AT_(::fssl::LogLevel::kDebug, __VA_ARGS__)
+#define FSSL_LOG_INFO(...) FSSL_LOG_AT_(::fssl::LogLevel::kInfo, __VA_ARGS__)
+#define FSSL_LOG_WARN(...) FSSL_LOG_AT_(::fssl::LogLevel::kWarn, __VA_ARGS__)
+#define FSSL_LOG_ERROR(...) FSSL_LOG_AT_(::fssl::LogLevel::kError, __VA_ARGS__)

@@ -35,6 +35,7 @@
 #include "fssl/comm.h"
 #include "fssl/model_config.h"
 #include "fssl/model_weights.h"  // model_fingerprint
+#include "fssl/vocab_shard.h"
 
 namespace fssl {
 
@@ -88,9 +89,7 @@ class Model {
   Communicator& communicator() const;  // the TP group the model was loaded on
   int tp_rank() const;
   int tp_size() const;
-  std::int64_t vocab_shard_begin() const;  // global id of this rank's first logit column
-  std::int64_t vocab_shard_size() const;   // Vp, columns of every rank's logit shard
-  std::int64_t vocab_shard_valid() const;  // real (non-padding) columns on this rank
+  const VocabShard& vocab_shard() const;  // this rank's logit columns (fssl/vocab_shard.h)
 
   // Collective. tokens: [T] int64 (ids < V), segments cover [0, T) in order.
   // Returns the final-normed hidden states [T, hidden_size] in the compute dtype, replicated.

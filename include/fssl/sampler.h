@@ -23,6 +23,7 @@
 #include <cstdint>
 
 #include "fssl/comm.h"
+#include "fssl/vocab_shard.h"
 
 namespace fssl {
 
@@ -57,7 +58,7 @@ enum class ServerRule {
 // logits, any positive noise); gumbel as in score_gumbel_rows (may be undefined). Returns [n] int64
 // global ids, the same on every rank. Collective.
 at::Tensor sample_gumbel_rows(const at::Tensor& logits, const at::Tensor& noise, const SamplerParams& params,
-                              std::int64_t vocab_begin, Communicator& comm, ServerRule rule,
+                              const VocabShard& vocab, Communicator& comm, ServerRule rule,
                               const at::Tensor& gumbel = at::Tensor());
 
 }  // namespace fssl

@@ -12,6 +12,7 @@
 #include "fssl/archive.h"
 #include "fssl/error.h"
 #include "fssl/sampler.h"
+#include "fssl/vocab_shard.h"
 
 namespace fssl {
 
@@ -41,12 +42,11 @@ struct SamplerProfile {
   static SamplerProfile parse(const std::string& spec);
 };
 
-// Exp(1) noise of rows [first_row, first_row + n_rows) of a message, columns
-// [vocab_begin, vocab_begin + n_cols) of a logits row of width vocab_size, padded with 1.0 to
-// `padded_cols` columns: [n_rows, padded_cols] float32 on CPU. Gumbel-max profiles only.
-at::Tensor profile_noise_rows(const SamplerProfile& profile, std::uint64_t seed, std::int64_t vocab_size,
-                              std::int64_t first_row, std::int64_t n_rows, std::int64_t vocab_begin,
-                              std::int64_t n_cols, std::int64_t padded_cols);
+// Exp(1) noise of rows [first_row, first_row + n_rows) of a message on the columns of `vocab`:
+// the vocab.valid real columns of a logits row of width vocab.full, padded with 1.0 to vocab.size
+// columns: [n_rows, vocab.size] float32 on CPU. Gumbel-max profiles only.
+at::Tensor profile_noise_rows(const SamplerProfile& profile, std::uint64_t seed, const VocabShard& vocab,
+                              std::int64_t first_row, std::int64_t n_rows);
 
 // G = -ln E rounded as the profile specifies (fssl-philox: correctly rounded float32, spec §2);
 // [n, cols] float32 from profile_noise_rows' output.

@@ -34,6 +34,7 @@
 #include "fssl/comm.h"
 #include "fssl/sampler.h"
 #include "fssl/scoring_types.h"
+#include "fssl/vocab_shard.h"
 
 namespace fssl {
 
@@ -50,17 +51,17 @@ struct ScoreBatch {
   at::Tensor bits;         // [n] float64
 };
 
-// logits, noise: [n, Vp] float32 shards (columns [vocab_begin, vocab_begin + Vp); padding -inf in
-// logits, any positive value in noise); claimed: [n] int64 global ids < vocab_size. `gumbel`, when
+// logits, noise: [n, Vp] float32 shards (the columns of `vocab`; padding -inf in logits, any
+// positive value in noise); claimed: [n] int64 global ids < vocab.full. `gumbel`, when
 // defined, is G = -ln E exactly as the profile rounds it ([n, Vp]); otherwise -ln E in float32.
 ScoreBatch score_gumbel_rows(const at::Tensor& logits, const at::Tensor& noise, const at::Tensor& claimed,
-                             const SamplerParams& params, std::int64_t vocab_begin, std::int64_t vocab_size,
-                             const ScoreConfig& config, Communicator& comm,
-                             ServerRule rule = ServerRule::kProbOverNoise, const at::Tensor& gumbel = at::Tensor());
+                             const SamplerParams& params, const VocabShard& vocab, const ScoreConfig& config,
+                             Communicator& comm, ServerRule rule = ServerRule::kProbOverNoise,
+                             const at::Tensor& gumbel = at::Tensor());
 
 // #{i : l_i > l_y} over the whole vocabulary for each row's claimed token y: the owner's logit is
 // shared, then every shard counts. logits [n, Vp] shard, claimed [n]. Collective.
-at::Tensor raw_logit_rank(const at::Tensor& logits, const at::Tensor& claimed, std::int64_t vocab_begin,
+at::Tensor raw_logit_rank(const at::Tensor& logits, const at::Tensor& claimed, const VocabShard& vocab,
                           Communicator& comm);
 
 // Row-wise concatenation of score batches (in order).

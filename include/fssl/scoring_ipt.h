@@ -28,6 +28,7 @@
 #include "fssl/comm.h"
 #include "fssl/sampler.h"
 #include "fssl/scoring_types.h"
+#include "fssl/vocab_shard.h"
 
 namespace fssl {
 
@@ -46,15 +47,13 @@ struct IptScoreBatch {
 // logits [n, Vp] float32 shard (padding -inf), claimed [n] int64; `next_uniform` yields the
 // message's uniforms in order (LlamacppUniformStream::next for llamacpp-dist).
 IptScoreBatch score_ipt_rows(const at::Tensor& logits, const at::Tensor& claimed, const SamplerParams& params,
-                             std::int64_t vocab_begin, std::int64_t vocab_size, bool single_draw,
-                             const std::function<double()>& next_uniform, const IptConfig& config,
-                             Communicator& comm);
+                             const VocabShard& vocab, bool single_draw, const std::function<double()>& next_uniform,
+                             const IptConfig& config, Communicator& comm);
 
 // The token llama.cpp's dist sampler emits for one row [Vp] (the chain and draw above; the same
 // code the scorer calls exact), consuming a uniform from `next_uniform` when it draws. Collective.
-std::int64_t sample_ipt_row(const at::Tensor& row, const SamplerParams& params, std::int64_t vocab_begin,
-                            std::int64_t vocab_size, bool single_draw, const std::function<double()>& next_uniform,
-                            Communicator& comm);
+std::int64_t sample_ipt_row(const at::Tensor& row, const SamplerParams& params, const VocabShard& vocab,
+                            bool single_draw, const std::function<double()>& next_uniform, Communicator& comm);
 
 // Row-wise concatenation of IPT score batches (in order).
 IptScoreBatch ipt_batch_cat(const std::vector<IptScoreBatch>& parts);

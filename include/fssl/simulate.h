@@ -79,6 +79,8 @@ struct SimulateSummary {
   double seconds = 0.0;
 };
 
+// Collective over `comm` (the server's tensor-parallel group): rank 0 writes the archive and the
+// truth file, and every rank returns after both are closed, so any rank may read them next.
 SimulateSummary simulate(const SimulateOptions& options, Communicator& comm);
 
 // Where simulate writes the ground truth of `archive_dir`.

@@ -29,6 +29,7 @@
 #include "fssl/comm.h"
 #include "fssl/model.h"
 #include "fssl/sampler.h"
+#include "fssl/vocab_shard.h"
 
 namespace fssl {
 
@@ -66,7 +67,7 @@ at::Tensor global_top_ids(const at::Tensor& logits, std::int64_t k, Communicator
 // perturbed logit l + T G descending, then id. logits/noise/gumbel as in score_gumbel_rows. Collective.
 std::vector<std::vector<std::int64_t>> admissible_sets(const at::Tensor& logits, const at::Tensor& noise,
                                                        const at::Tensor& gumbel, const SamplerParams& params,
-                                                       std::int64_t vocab_begin, double delta, Communicator& comm);
+                                                       const VocabShard& vocab, double delta, Communicator& comm);
 
 // The admissible-stego receiver: replays `record` on `model` the way the simulated adversary
 // decoded it (alone, KV-cache decode in the server's dtype), re-derives A_t(delta) from the seed

@@ -9,23 +9,32 @@
 #pragma once
 
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "fssl/archive.h"
 #include "fssl/model.h"
-#include "fssl/scoring.h"
 #include "fssl/results.h"
+#include "fssl/scoring.h"
 #include "fssl/scoring_ipt.h"
 
 namespace fssl {
 
-struct MessageScores {
-  bool verifiable = false;
-  std::string unverifiable_reason;  // set when !verifiable
-  bool inverse_cdf = false;         // which of the two batches holds the scores
-  ScoreBatch scores;                // Gumbel-max profiles: one row per output token
-  IptScoreBatch ipt_scores;         // inverse-CDF profiles: one row per output token
+// Why a message was not scored (verify.h's first paragraph lists the reasons).
+struct Unverifiable {
+  std::string reason;
 };
+
+// What replaying one message gave: unverifiable with a reason, or one row per output token,
+// scored by Gumbel-max (ScoreBatch, scoring.h) or by inverse CDF (IptScoreBatch, scoring_ipt.h).
+using MessageScores = std::variant<Unverifiable, ScoreBatch, IptScoreBatch>;
+
+inline bool verifiable(const MessageScores& s) { return !std::holds_alternative<Unverifiable>(s); }
+// The reason `s` is unverifiable; empty when it was scored.
+inline std::string unverifiable_reason(const MessageScores& s) {
+  const auto* u = std::get_if<Unverifiable>(&s);
+  return u ? u->reason : std::string();
+}
 
 // Empty if fssl can score `record` with `model`, else the reason it is unverifiable.
 std::string verify_check(const Model& model, const LogRecord& record);
@@ -42,7 +51,7 @@ MessageScores verify_message(Model& model, const LogRecord& record, const ScoreC
 TokenScores token_scores(const ScoreBatch& scores);
 TokenScores token_scores(const IptScoreBatch& scores);
 
-// A scored (or unverifiable, per `scores.verifiable`) message's result.
+// A scored (or unverifiable) message's result.
 MessageResult message_result(const MessageRef& ref, const LogRecord& record, const MessageScores& scores);
 
 }  // namespace fssl

@@ -185,11 +185,31 @@ std::string ShardReader::row_structure_problem(std::uint64_t row) const {
 
 LogRecord ShardReader::read(std::uint64_t row) const { return std::move(read_batch({row}).front()); }
 
-std::vector<LogRecord> ShardReader::read_batch(const std::vector<std::uint64_t>& rows,
-                                               std::vector<std::string>* problems) const {
+std::vector<LogRecord> ShardReader::read_batch(const std::vector<std::uint64_t>& rows) const {
+  // Structure first, before any token is read, as the batched read checks it.
+  for (std::uint64_t row : rows) {
+    if (row >= impl_->n_messages) {
+      FSSL_THROW(RecordError, "{}: row {} is past the last record ({})", impl_->path, row, impl_->n_messages);
+    }
+    if (std::string problem = row_structure_problem(row); !problem.empty()) {
+      FSSL_THROW(RecordError, "{}: {}", row_context(row), problem);
+    }
+  }
+  std::vector<RowRead> read = read_rows(rows);
+  std::vector<LogRecord> out;
+  out.reserve(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (auto* p = std::get_if<RecordProblem>(&read[i])) {
+      FSSL_THROW(RecordError, "{}: {}", row_context(rows[i]), p->reason);
+    }
+    out.push_back(std::move(std::get<LogRecord>(read[i])));
+  }
+  return out;
+}
+
+std::vector<RowRead> ShardReader::read_rows(const std::vector<std::uint64_t>& rows) const {
   const MessageColumns& c = impl_->cols;
-  std::vector<LogRecord> out(rows.size());
-  if (problems != nullptr) problems->assign(rows.size(), "");
+  std::vector<RowRead> out(rows.size());
   // Token ranges of the usable rows, merged so that one HDF5 read fetches all of them.
   struct Span { std::int64_t start, end; };
   std::vector<Span> spans;
@@ -200,10 +220,7 @@ std::vector<LogRecord> ShardReader::read_batch(const std::vector<std::uint64_t>&
                               ? fmt::format("row {} is past the last record ({})", row, impl_->n_messages)
                               : row_structure_problem(row);
     if (!problem.empty()) {
-      if (problems == nullptr) {
-        FSSL_THROW(RecordError, "{}: {}", row < impl_->n_messages ? row_context(row) : impl_->path, problem);
-      }
-      (*problems)[i] = problem;
+      out[i] = RecordProblem{std::move(problem)};
       continue;
     }
     usable[i] = true;
@@ -239,7 +256,7 @@ std::vector<LogRecord> ShardReader::read_batch(const std::vector<std::uint64_t>&
   for (std::size_t i = 0; i < rows.size(); ++i) {
     if (!usable[i]) continue;
     const std::uint64_t row = rows[i];
-    LogRecord& r = out[i];
+    LogRecord r;
     r.message_id = c.message_id[row];
     r.timestamp_us = c.timestamp_us[row];
     r.seed = c.seed[row];
@@ -249,9 +266,9 @@ std::vector<LogRecord> ShardReader::read_batch(const std::vector<std::uint64_t>&
     r.prompt = tokens_at(c.prompt_offset[row], c.prompt_length[row]);
     r.output = tokens_at(c.output_offset[row], c.output_length[row]);
     if (std::string problem = record_problem(r); !problem.empty()) {
-      if (problems == nullptr) FSSL_THROW(RecordError, "{}: {}", row_context(row), problem);
-      (*problems)[i] = problem;
-      r = LogRecord{};
+      out[i] = RecordProblem{std::move(problem)};
+    } else {
+      out[i] = std::move(r);
     }
   }
   return out;

@@ -60,21 +60,17 @@ void check_records(Checker& c, const ShardReader& s, const std::string& file) {
     const std::uint64_t last = std::min(first + kValidateBlockRows, s.n_messages());
     std::vector<std::uint64_t> rows;
     for (std::uint64_t row = first; row < last; ++row) rows.push_back(row);
-    std::vector<std::string> problems;
-    std::vector<LogRecord> records;
+    std::vector<RowRead> read;
     try {
-      records = s.read_batch(rows, &problems);
+      read = s.read_rows(rows);
     } catch (const ArchiveError&) {
       // A corrupt chunk fails the whole batched read: retry row by row to name only the victims.
-      records.resize(rows.size());
-      problems.assign(rows.size(), "");
+      read.resize(rows.size());
       for (std::size_t i = 0; i < rows.size(); ++i) {
-        std::vector<std::string> one;
         try {
-          records[i] = std::move(s.read_batch({rows[i]}, &one).front());
-          problems[i] = one.front();
+          read[i] = std::move(s.read_rows({rows[i]}).front());
         } catch (const ArchiveError& e) {
-          problems[i] = fmt::format("tokens unreadable: {}", e.what());
+          read[i] = RecordProblem{fmt::format("tokens unreadable: {}", e.what())};
         }
       }
     }
@@ -84,9 +80,9 @@ void check_records(Checker& c, const ShardReader& s, const std::string& file) {
         c.record_error(s, file, row, fmt::format("message id not greater than the previous record's ({}): records "
                                                  "reordered or duplicated", cols.message_id[row - 1]));
       }
-      if (!problems[i].empty()) {
-        c.record_error(s, file, row, problems[i]);
-      } else if (!digest_equal(record_digest(prev, records[i]), s.stored_digest(row))) {
+      if (const auto* p = std::get_if<RecordProblem>(&read[i])) {
+        c.record_error(s, file, row, p->reason);
+      } else if (!digest_equal(record_digest(prev, std::get<LogRecord>(read[i])), s.stored_digest(row))) {
         c.record_error(s, file, row, "digest mismatch: the record was modified, or a record before it was deleted, "
                                      "inserted or reordered");
         c.report.chain_broken = true;

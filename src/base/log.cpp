@@ -1,7 +1,7 @@
 // Rank-prefixed logging (log.h).
 #include "fssl/log.h"
 
-#include <cstdarg>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -43,17 +43,13 @@ void log_set_rank(int rank, int world_size) {
 void log_set_level(LogLevel level) { g_level = level; }
 LogLevel log_level() { return g_level; }
 
-void log_printf(LogLevel level, const char* func, const char* format, ...) {
-  if (level < g_level) return;
-  if (level <= LogLevel::kInfo && g_rank != 0) return;
-  char body[4096];
-  va_list args;
-  va_start(args, format);
-  std::vsnprintf(body, sizeof body, format, args);
-  va_end(args);
+bool log_enabled(LogLevel level) { return level >= g_level && (level > LogLevel::kInfo || g_rank == 0); }
+
+void log_message(LogLevel level, const char* func, const std::string& message) {
+  if (!log_enabled(level)) return;
   // Build the whole line first so concurrent writers cannot interleave inside it.
-  std::string line = "[" + std::to_string(g_rank) + "/" + std::to_string(g_world_size) + "] " +
-                     level_tag(level) + " " + func + ": " + body;
+  std::string line = "[" + std::to_string(g_rank) + "/" + std::to_string(g_world_size) + "] " + level_tag(level) + " " +
+                     func + ": " + message;
   if (line.empty() || line.back() != '\n') line += '\n';
   std::fputs(line.c_str(), stderr);
 }

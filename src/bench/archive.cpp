@@ -116,24 +116,23 @@ double bench_manifest_read(const ArchiveBenchOptions& o, const std::string& dir)
 }  // namespace
 
 void bench_archive(const ArchiveBenchOptions& o) {
-  std::printf("# fssl bench archive: %llu messages, V = %u, uniform token ids, %llu random reads, batch %llu\n",
-              static_cast<unsigned long long>(o.n_messages), o.vocab_size, static_cast<unsigned long long>(o.n_reads),
-              static_cast<unsigned long long>(o.batch_size));
-  std::printf("# %10s %12s %10s %12s %14s %14s %12s\n", "chunk", "write Mtok/s", "B/token", "file MB",
-              "read ms/msg", "batch ms/msg", "validate s");
+  fmt::print("# fssl bench archive: {} messages, V = {}, uniform token ids, {} random reads, batch {}\n", o.n_messages,
+             o.vocab_size, o.n_reads, o.batch_size);
+  fmt::print("# {:>10} {:>12} {:>10} {:>12} {:>14} {:>14} {:>12}\n", "chunk", "write Mtok/s", "B/token", "file MB",
+             "read ms/msg", "batch ms/msg", "validate s");
   for (std::uint64_t chunk : o.tokens_chunks) {
     const std::string dir = o.scratch_dir + "/chunk-" + std::to_string(chunk);
     const LayoutResult r = bench_layout(o, chunk, dir);
-    std::printf("  %10llu %12.2f %10.3f %12.1f %14.3f %14.3f %12.2f\n", static_cast<unsigned long long>(r.chunk),
-                static_cast<double>(r.tokens) / r.write_s / 1e6, static_cast<double>(r.bytes) / static_cast<double>(r.tokens),
-                static_cast<double>(r.bytes) / 1e6, r.single_ms, r.batch_ms, r.validate_s);
+    fmt::print("  {:10} {:12.2f} {:10.3f} {:12.1f} {:14.3f} {:14.3f} {:12.2f}\n", r.chunk,
+               static_cast<double>(r.tokens) / r.write_s / 1e6,
+               static_cast<double>(r.bytes) / static_cast<double>(r.tokens), static_cast<double>(r.bytes) / 1e6,
+               r.single_ms, r.batch_ms, r.validate_s);
     std::filesystem::remove_all(dir);
   }
   const std::string manifest_dir = o.scratch_dir + "/manifest";
   const double manifest_s = bench_manifest_read(o, manifest_dir);
-  std::printf("# manifest of 10^9 messages in %llu shards: %.1f MB, read and parsed in %.2f s\n",
-              static_cast<unsigned long long>(o.manifest_shards),
-              static_cast<double>(std::filesystem::file_size(manifest_dir + "/manifest.json")) / 1e6, manifest_s);
+  fmt::print("# manifest of 10^9 messages in {} shards: {:.1f} MB, read and parsed in {:.2f} s\n", o.manifest_shards,
+             static_cast<double>(std::filesystem::file_size(manifest_dir + "/manifest.json")) / 1e6, manifest_s);
   std::filesystem::remove_all(manifest_dir);
 }
 

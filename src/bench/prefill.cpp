@@ -207,7 +207,7 @@ void bench_prefill(const PrefillBenchOptions& o) {
   options.compute_dtype = compute_dtype(o.dtype);
   Model model = o.shape.empty() ? Model::load(o.model_dir, *comm, options)
                                 : Model::random(model_shape(o.shape), *comm, options, o.seed);
-  PrefillRun run{o, model, device};
+  PrefillRun run{o, model, device, {}, {}};
   prefill_workload(run);
   const ModelConfig& c = model.config();
   const std::string source = o.shape.empty() ? o.model_dir : "random " + o.shape;

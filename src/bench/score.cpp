@@ -46,10 +46,10 @@ double seconds_since(Clock::time_point start) { return std::chrono::duration<dou
 
 void bench_score(const ScoreBenchOptions& o) {
   if (!o.json) {
-    std::printf("# fssl bench score: %lld tokens per run, T 1, top-k %d, top-p %.2f, %zu sigmas, %zu margins, TP 1\n",
-                static_cast<long long>(o.n_tokens), o.top_k, static_cast<double>(o.top_p), ScoreConfig{}.sigmas.size(),
-                ScoreConfig{}.margin_grid.size());
-    std::printf("# %8s %8s %16s %16s %10s\n", "V", "threads", "fssl tok/s", "per-token tok/s", "ratio");
+    fmt::print("# fssl bench score: {} tokens per run, T 1, top-k {}, top-p {:.2f}, {} sigmas, {} margins, TP 1\n",
+               o.n_tokens, o.top_k, static_cast<double>(o.top_p), ScoreConfig{}.sigmas.size(),
+               ScoreConfig{}.margin_grid.size());
+    fmt::print("# {:>8} {:>8} {:>16} {:>16} {:>10}\n", "V", "threads", "fssl tok/s", "per-token tok/s", "ratio");
   }
   auto comm = comm_local();
   const ScoreConfig config;
@@ -62,15 +62,16 @@ void bench_score(const ScoreBenchOptions& o) {
     for (int threads : o.threads) {
       at::set_num_threads(threads);
       const std::int64_t warm = std::min<std::int64_t>(o.n_tokens, 64);
-      score_gumbel_rows(logits.narrow(0, 0, warm), noise.narrow(0, 0, warm), claimed.narrow(0, 0, warm), params, 0,
-                        vocab, config, *comm);  // warm-up: thread pool and allocator at this thread count
+      // Warm-up: thread pool and allocator at this thread count.
+      score_gumbel_rows(logits.narrow(0, 0, warm), noise.narrow(0, 0, warm), claimed.narrow(0, 0, warm), params,
+                        VocabShard::whole(vocab), config, *comm);
       double fssl_s = 1e30;
       for (int repeat = 0; repeat < 2; ++repeat) {  // best of 2: the build machines are shared
         const auto start = Clock::now();
         for (std::int64_t row = 0; row < o.n_tokens; row += o.rows_per_call) {
           const std::int64_t n = std::min(o.rows_per_call, o.n_tokens - row);
-          score_gumbel_rows(logits.narrow(0, row, n), noise.narrow(0, row, n), claimed.narrow(0, row, n), params, 0,
-                            vocab, config, *comm);
+          score_gumbel_rows(logits.narrow(0, row, n), noise.narrow(0, row, n), claimed.narrow(0, row, n), params,
+                            VocabShard::whole(vocab), config, *comm);
         }
         fssl_s = std::min(fssl_s, seconds_since(start));
       }
@@ -83,12 +84,14 @@ void bench_score(const ScoreBenchOptions& o) {
       const double fssl_rate = static_cast<double>(o.n_tokens) / fssl_s;
       const double naive_rate = static_cast<double>(n_naive) / naive_s;
       if (o.json) {
-        std::printf("{\"vocab_size\": %lld, \"threads\": %d, \"tokens_per_s\": %.1f, \"per_token_loop_tokens_per_s\": %.1f}\n",
-                    static_cast<long long>(vocab), threads, fssl_rate, naive_rate);
+        fmt::print(
+            "{{\"vocab_size\": {}, \"threads\": {}, \"tokens_per_s\": {:.1f}, \"per_token_loop_tokens_per_s\": "
+            "{:.1f}}}\n",
+            vocab, threads, fssl_rate, naive_rate);
         continue;
       }
-      std::printf("  %8lld %8d %16.1f %16.1f %9.1fx\n", static_cast<long long>(vocab), threads, fssl_rate, naive_rate,
-                  fssl_rate / naive_rate);
+      fmt::print("  {:8} {:8} {:16.1f} {:16.1f} {:9.1f}x\n", vocab, threads, fssl_rate, naive_rate,
+                 fssl_rate / naive_rate);
     }
   }
 }

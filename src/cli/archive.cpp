@@ -73,20 +73,18 @@ int cli_archive_import(const std::vector<std::string>& args) {
   ImportStats stats = archive_import_jsonl(input == "-" ? std::cin : file, input == "-" ? "<stdin>" : input, writer, d);
   writer.close();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  for (const std::string& p : stats.problems) std::printf("SKIPPED: %s\n", p.c_str());
+  for (const std::string& p : stats.problems) fmt::print("SKIPPED: {}\n", p.c_str());
   if (stats.n_bad_lines > stats.problems.size()) {
-    std::printf("SKIPPED: ... %llu more bad lines not listed\n",
-                static_cast<unsigned long long>(stats.n_bad_lines - stats.problems.size()));
+    fmt::print("SKIPPED: ... {} more bad lines not listed\n", stats.n_bad_lines - stats.problems.size());
   }
-  std::printf("# input            : %s (%llu lines)\n", input.c_str(), static_cast<unsigned long long>(stats.n_lines));
-  std::printf("# imported         : %llu messages in %.2f s\n", static_cast<unsigned long long>(stats.n_messages), seconds);
-  std::printf("# skipped lines    : %llu\n", static_cast<unsigned long long>(stats.n_bad_lines));
+  fmt::print("# input            : {} ({} lines)\n", input.c_str(), stats.n_lines);
+  fmt::print("# imported         : {} messages in {:.2f} s\n", stats.n_messages, seconds);
+  fmt::print("# skipped lines    : {}\n", stats.n_bad_lines);
   for (const auto& [reason, n] : stats.bad_by_reason) {
-    std::printf("#   %-16s : %llu\n", reason.c_str(), static_cast<unsigned long long>(n));
+    fmt::print("#   {:<16} : {}\n", reason.c_str(), n);
   }
   const Manifest& m = writer.manifest();
-  std::printf("# archive          : %s (%zu shards, %llu messages)\n", out_dir.c_str(), m.shards.size(),
-              static_cast<unsigned long long>(m.n_messages()));
+  fmt::print("# archive          : {} ({} shards, {} messages)\n", out_dir.c_str(), m.shards.size(), m.n_messages());
   return stats.n_bad_lines > 0 && vm["strict"].as<bool>() ? kExitInput : kExitOk;
 }
 
@@ -137,7 +135,7 @@ int cli_archive_export(const std::vector<std::string>& args) {
   const std::uint64_t n = archive_export_jsonl(reader, file);
   file.flush();
   FSSL_CHECK(file.good(), ArchiveError, "--out {}: write failed", out);
-  FSSL_LOG_INFO("exported %llu records to %s", static_cast<unsigned long long>(n), out.c_str());
+  FSSL_LOG_INFO("exported {} records to {}", n, out.c_str());
   return kExitOk;
 }
 
@@ -148,8 +146,8 @@ int cli_archive_keygen(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!cli_parse(spec, args, o, {"out"}, &vm)) return kExitOk;
   key_file_generate(vm["out"].as<std::string>());
-  std::printf("# key written to %s (32 random bytes, mode 0600): keep it with the logger only\n",
-              vm["out"].as<std::string>().c_str());
+  fmt::print("# key written to {} (32 random bytes, mode 0600): keep it with the logger only\n",
+             vm["out"].as<std::string>().c_str());
   return kExitOk;
 }
 

@@ -40,11 +40,12 @@ const std::vector<Command>& commands() {
 }
 
 void print_top_help() {
-  std::printf("fssl %s: fixed-seed sampling verification of LLM inference logs\n\nusage: fssl <command> [options]\n\n",
-              kVersionString);
-  for (const Command& c : commands()) std::printf("  fssl %-20s %s\n", c.spec.name.c_str(), c.spec.summary.c_str());
-  std::printf("\nEvery command takes --help and --config FILE.ini (the command line wins over the file; calibrate and\n"
-              "merge also read the file's [audit] section, their own section winning over it).\n");
+  fmt::print("fssl {}: fixed-seed sampling verification of LLM inference logs\n\nusage: fssl <command> [options]\n\n",
+             kVersionString);
+  for (const Command& c : commands()) fmt::print("  fssl {:<20} {}\n", c.spec.name.c_str(), c.spec.summary.c_str());
+  fmt::print(
+      "\nEvery command takes --help and --config FILE.ini (the command line wins over the file; calibrate and\n"
+      "merge also read the file's [audit] section, their own section winning over it).\n");
 }
 
 // Stores config-file values in precedence order: keys of the command's own [section], then of
@@ -136,7 +137,7 @@ int cli_run(const std::vector<std::string>& args) {
     return args.empty() ? kExitInput : kExitOk;
   }
   if (args[0] == "--version") {
-    std::printf("fssl %s\n", kVersionString);
+    fmt::print("fssl {}\n", kVersionString);
     return kExitOk;
   }
   // Longest match: "archive import" before "archive".

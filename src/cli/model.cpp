@@ -26,10 +26,9 @@ int cli_model_init(const std::vector<std::string>& args) {
   const std::string dir = vm["out"].as<std::string>();
   model_init(m, dir);
   const ModelConfig c = ModelConfig::read(dir);
-  std::printf("# model init: %s %s seed %llu -> %s (%lld parameters, %s)\n", m.arch.c_str(), m.preset.c_str(),
-              static_cast<unsigned long long>(m.seed), dir.c_str(), static_cast<long long>(c.n_parameters()),
-              m.dtype.c_str());
-  std::printf("# fingerprint     : %s\n", model_fingerprint(dir).c_str());
+  fmt::print("# model init: {} {} seed {} -> {} ({} parameters, {})\n", m.arch.c_str(), m.preset.c_str(), m.seed,
+             dir.c_str(), c.n_parameters(), m.dtype.c_str());
+  fmt::print("# fingerprint     : {}\n", model_fingerprint(dir).c_str());
   return kExitOk;
 }
 
@@ -50,23 +49,19 @@ int cli_model_inspect(const std::vector<std::string>& args) {
   }
   std::string dtypes;
   for (const auto& [name, n] : by_dtype) dtypes += fmt::format("{}{} ({} params)", dtypes.empty() ? "" : ", ", name, n);
-  std::printf("# model           : %s\n", dir.c_str());
-  std::printf("# architecture    : %s (%s)\n", c.architecture.c_str(), c.model_type.c_str());
-  std::printf("# layers          : %lld, hidden %lld, intermediate %lld\n", static_cast<long long>(c.n_layers),
-              static_cast<long long>(c.hidden_size), static_cast<long long>(c.intermediate_size));
-  std::printf("# attention       : %lld heads, %lld kv heads, head_dim %lld%s%s\n", static_cast<long long>(c.n_heads),
-              static_cast<long long>(c.n_kv_heads), static_cast<long long>(c.head_dim),
-              c.attention_bias ? ", qkv bias" : "", c.qk_norm ? ", q/k norm" : "");
-  std::printf("# rope            : theta %g%s\n", c.rope_theta,
-              c.rope_scaling.type == RopeScaling::Type::kLlama3   ? ", llama3 scaling"
-              : c.rope_scaling.type == RopeScaling::Type::kLinear ? ", linear scaling"
-                                                                  : "");
-  std::printf("# vocabulary      : %lld%s\n", static_cast<long long>(c.vocab_size),
-              c.tie_word_embeddings ? " (tied embeddings)" : "");
-  std::printf("# parameters      : %lld stored, %lld implied by the config\n", static_cast<long long>(n_stored),
-              static_cast<long long>(c.n_parameters()));
-  std::printf("# dtype           : %s\n", dtypes.c_str());
-  std::printf("# fingerprint     : %s\n", model_fingerprint(dir).c_str());
+  fmt::print("# model           : {}\n", dir.c_str());
+  fmt::print("# architecture    : {} ({})\n", c.architecture.c_str(), c.model_type.c_str());
+  fmt::print("# layers          : {}, hidden {}, intermediate {}\n", c.n_layers, c.hidden_size, c.intermediate_size);
+  fmt::print("# attention       : {} heads, {} kv heads, head_dim {}{}{}\n", c.n_heads, c.n_kv_heads, c.head_dim,
+             c.attention_bias ? ", qkv bias" : "", c.qk_norm ? ", q/k norm" : "");
+  fmt::print("# rope            : theta {:g}{}\n", c.rope_theta,
+             c.rope_scaling.type == RopeScaling::Type::kLlama3   ? ", llama3 scaling"
+             : c.rope_scaling.type == RopeScaling::Type::kLinear ? ", linear scaling"
+                                                                 : "");
+  fmt::print("# vocabulary      : {}{}\n", c.vocab_size, c.tie_word_embeddings ? " (tied embeddings)" : "");
+  fmt::print("# parameters      : {} stored, {} implied by the config\n", n_stored, c.n_parameters());
+  fmt::print("# dtype           : {}\n", dtypes.c_str());
+  fmt::print("# fingerprint     : {}\n", model_fingerprint(dir).c_str());
   return kExitOk;
 }
 

@@ -78,16 +78,14 @@ int cli_simulate(const std::vector<std::string>& args) {
   auto comm = world.world_size() > 1 ? comm_mpi(world) : comm_local();
   const SimulateSummary sum = simulate(s, *comm);
   if (world.rank() == 0) {
-    std::printf("# simulate: %llu messages, %llu prompt + %llu output tokens in %.1f s (%.0f output tok/s, TP %d) -> %s\n",
-                static_cast<unsigned long long>(sum.messages), static_cast<unsigned long long>(sum.prompt_tokens),
-                static_cast<unsigned long long>(sum.output_tokens), sum.seconds,
-                static_cast<double>(sum.output_tokens) / std::max(sum.seconds, 1e-9), world.world_size(),
-                s.archive_dir.c_str());
+    fmt::print("# simulate: {} messages, {} prompt + {} output tokens in {:.1f} s ({:.0f} output tok/s, TP {}) -> {}\n",
+               sum.messages, sum.prompt_tokens, sum.output_tokens, sum.seconds,
+               static_cast<double>(sum.output_tokens) / std::max(sum.seconds, 1e-9), world.world_size(),
+               s.archive_dir.c_str());
     if (s.adversary != "none" || s.bug != "none") {
-      std::printf("# adversary %s on %llu messages, %llu payload bits hidden; bug %s; ground truth -> %s\n",
-                  s.adversary.c_str(), static_cast<unsigned long long>(sum.adversarial_messages),
-                  static_cast<unsigned long long>(sum.embedded_bits), s.bug.c_str(),
-                  simulate_truth_path(s.archive_dir).c_str());
+      fmt::print("# adversary {} on {} messages, {} payload bits hidden; bug {}; ground truth -> {}\n",
+                 s.adversary.c_str(), sum.adversarial_messages, sum.embedded_bits, s.bug.c_str(),
+                 simulate_truth_path(s.archive_dir).c_str());
     }
   }
   return kExitOk;

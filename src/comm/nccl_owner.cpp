@@ -14,7 +14,7 @@ NcclComm::NcclComm(const MpiComm& mpi) : rank_(mpi.rank()), world_size_(mpi.worl
 
 NcclComm::~NcclComm() {
   if (comm_ == nullptr) return;
-  FSSL_LOG_WARN("NCCL communicator (rank %d) not destroyed explicitly: aborting it", rank_);
+  FSSL_LOG_WARN("NCCL communicator (rank {}) not destroyed explicitly: aborting it", rank_);
   ncclCommAbort(comm_);
 }
 

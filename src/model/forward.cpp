@@ -68,13 +68,13 @@ at::Tensor Model::forward_hidden(const at::Tensor& tokens_in, const std::vector<
   at::Tensor cos = emb.cos().to(m.options.compute_dtype), sin = emb.sin().to(m.options.compute_dtype);
 
   // Vocab-parallel embedding: rows outside this rank's shard contribute zero.
-  at::Tensor local = tokens - m.vocab_begin;
+  at::Tensor local = tokens - m.vocab.begin;
   at::Tensor x;
   if (m.tp_size == 1) {
     x = at::embedding(m.embed, tokens);
   } else {
-    at::Tensor inside = (local >= 0).logical_and(local < m.vocab_valid);
-    x = at::embedding(m.embed, local.clamp(0, m.vocab_shard - 1)) * inside.unsqueeze(1).to(m.embed.scalar_type());
+    at::Tensor inside = (local >= 0).logical_and(local < m.vocab.valid);
+    x = at::embedding(m.embed, local.clamp(0, m.vocab.size - 1)) * inside.unsqueeze(1).to(m.embed.scalar_type());
     m.comm->all_reduce_sum(x);
   }
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
@@ -132,8 +132,8 @@ at::Tensor Model::forward_hidden(const at::Tensor& tokens_in, const std::vector<
 at::Tensor Model::logits_shard(const at::Tensor& hidden) {
   const Impl& m = *impl_;
   at::Tensor logits = at::linear(hidden.to(m.options.device), m.lm_head).to(at::kFloat);
-  if (m.vocab_valid < m.vocab_shard) {
-    logits.narrow(1, m.vocab_valid, m.vocab_shard - m.vocab_valid).fill_(-std::numeric_limits<float>::infinity());
+  if (m.vocab.valid < m.vocab.size) {
+    logits.narrow(1, m.vocab.valid, m.vocab.size - m.vocab.valid).fill_(-std::numeric_limits<float>::infinity());
   }
   return logits;
 }

@@ -28,8 +28,8 @@ struct Model::Impl {
   int tp_rank = 0, tp_size = 1;
   std::int64_t hq = 0, hk = 0;        // query / kv heads on this rank
   std::int64_t inter_local = 0;
-  std::int64_t vocab_begin = 0, vocab_shard = 0, vocab_valid = 0;
-  at::Tensor embed;                   // [Vp, hidden] rows [vocab_begin, +Vp), zero-padded
+  VocabShard vocab;                   // this rank's logit columns
+  at::Tensor embed;                   // [Vp, hidden] rows [vocab.begin, +Vp), zero-padded
   at::Tensor lm_head;                 // [Vp, hidden], same rows (shares storage with embed if tied)
   at::Tensor final_norm;              // [hidden]
   at::Tensor inv_freq;                // [head_dim / 2] float32, RoPE frequencies after scaling

@@ -45,10 +45,10 @@ std::string layer_name(std::int64_t i, const char* rest) { return fmt::format("m
 // Vocab-parallel rows of an embedding-shaped tensor, zero-padded to Vp rows.
 at::Tensor vocab_rows(const Loader& l, const std::string& name, const Model::Impl& m) {
   const ModelConfig& c = l.c;
-  at::Tensor rows = l.get(name, {c.vocab_size, c.hidden_size}, 0, m.vocab_begin, m.vocab_valid);
-  if (m.vocab_valid == m.vocab_shard) return rows;
-  at::Tensor padded = at::zeros({m.vocab_shard, c.hidden_size}, rows.options());
-  padded.narrow(0, 0, m.vocab_valid).copy_(rows);
+  at::Tensor rows = l.get(name, {c.vocab_size, c.hidden_size}, 0, m.vocab.begin, m.vocab.valid);
+  if (m.vocab.valid == m.vocab.size) return rows;
+  at::Tensor padded = at::zeros({m.vocab.size, c.hidden_size}, rows.options());
+  padded.narrow(0, 0, m.vocab.valid).copy_(rows);
   return padded;
 }
 
@@ -125,9 +125,7 @@ void model_layout(Model::Impl& m, const ModelConfig& c, Communicator& comm, cons
   m.hq = c.n_heads / t;
   m.hk = c.n_kv_heads >= t ? c.n_kv_heads / t : 1;
   m.inter_local = c.intermediate_size / t;
-  m.vocab_shard = (c.vocab_size + t - 1) / t;
-  m.vocab_begin = m.tp_rank * m.vocab_shard;
-  m.vocab_valid = std::max<std::int64_t>(0, std::min(m.vocab_shard, c.vocab_size - m.vocab_begin));
+  m.vocab = VocabShard::of_rank(c.vocab_size, m.tp_rank, t);
 }
 
 void model_finish(Model::Impl& m) {
@@ -153,8 +151,8 @@ Model Model::load(const std::string& dir, Communicator& comm, const ModelOptions
   m->final_norm = l.get("model.norm.weight", {c.hidden_size});
   for (std::int64_t i = 0; i < c.n_layers; ++i) load_layer(l, *m, i);
   model_finish(*m);
-  FSSL_LOG_DEBUG("%s: loaded %s, %lld layers, TP rank %d/%d on %s", dir.c_str(), c.architecture.c_str(),
-                 static_cast<long long>(c.n_layers), m->tp_rank, m->tp_size, options.device.str().c_str());
+  FSSL_LOG_DEBUG("{}: loaded {}, {} layers, TP rank {}/{} on {}", dir.c_str(), c.architecture.c_str(), c.n_layers,
+                 m->tp_rank, m->tp_size, options.device.str().c_str());
   return Model(std::move(m));
 }
 
@@ -163,8 +161,6 @@ const ModelOptions& Model::options() const { return impl_->options; }
 Communicator& Model::communicator() const { return *impl_->comm; }
 int Model::tp_rank() const { return impl_->tp_rank; }
 int Model::tp_size() const { return impl_->tp_size; }
-std::int64_t Model::vocab_shard_begin() const { return impl_->vocab_begin; }
-std::int64_t Model::vocab_shard_size() const { return impl_->vocab_shard; }
-std::int64_t Model::vocab_shard_valid() const { return impl_->vocab_valid; }
+const VocabShard& Model::vocab_shard() const { return impl_->vocab; }
 
 }  // namespace fssl

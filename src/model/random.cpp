@@ -81,8 +81,8 @@ Model Model::random(const ModelConfig& c, Communicator& comm, const ModelOptions
   const double residual = 1.0 / std::sqrt(2.0 * static_cast<double>(c.n_layers));
   const double head_std = 4.0 / std::sqrt(static_cast<double>(hid));
   auto vocab_rows = [&](double std) {  // zero rows past the vocabulary, as load pads them
-    at::Tensor rows = d.normal({m->vocab_shard, hid}, 0.0, std);
-    if (m->vocab_valid < m->vocab_shard) rows.narrow(0, m->vocab_valid, m->vocab_shard - m->vocab_valid).zero_();
+    at::Tensor rows = d.normal({m->vocab.size, hid}, 0.0, std);
+    if (m->vocab.valid < m->vocab.size) rows.narrow(0, m->vocab.valid, m->vocab.size - m->vocab.valid).zero_();
     return rows;
   };
   m->embed = vocab_rows(c.tie_word_embeddings ? head_std : 1.0);
@@ -109,9 +109,8 @@ Model Model::random(const ModelConfig& c, Communicator& comm, const ModelOptions
     m->layers.push_back(std::move(w));
   }
   model_finish(*m);
-  FSSL_LOG_DEBUG("random %s: %lld layers, hidden %lld, TP rank %d/%d on %s", c.architecture.c_str(),
-                 static_cast<long long>(c.n_layers), static_cast<long long>(hid), m->tp_rank, m->tp_size,
-                 options.device.str().c_str());
+  FSSL_LOG_DEBUG("random {}: {} layers, hidden {}, TP rank {}/{} on {}", c.architecture.c_str(), c.n_layers, hid,
+                 m->tp_rank, m->tp_size, options.device.str().c_str());
   return Model(std::move(m));
 }
 

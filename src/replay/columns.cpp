@@ -45,10 +45,16 @@ TokenScores token_scores(const IptScoreBatch& b) {
 }
 
 MessageResult message_result(const MessageRef& ref, const LogRecord& record, const MessageScores& s) {
-  if (!s.verifiable) return message_not_scored(ref, record, MessageStatus::kUnverifiable, s.unverifiable_reason);
+  if (const auto* u = std::get_if<Unverifiable>(&s)) {
+    return message_not_scored(ref, record, MessageStatus::kUnverifiable, u->reason);
+  }
   MessageResult out = message_identity(ref, record);
-  out.inverse_cdf = s.inverse_cdf;
-  out.tokens = s.inverse_cdf ? token_scores(s.ipt_scores) : token_scores(s.scores);
+  if (const auto* ipt = std::get_if<IptScoreBatch>(&s)) {
+    out.inverse_cdf = true;
+    out.tokens = token_scores(*ipt);
+  } else {
+    out.tokens = token_scores(std::get<ScoreBatch>(s));
+  }
   return out;
 }
 

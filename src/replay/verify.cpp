@@ -59,25 +59,21 @@ std::string check_record(const Model& model, const LogRecord& r, SamplerProfile*
 // hidden states [n_output, hidden].
 MessageScores score_message(Model& model, const LogRecord& r, const SamplerProfile& profile, const at::Tensor& hidden,
                             const ScoreConfig& config, const IptConfig& ipt_config) {
-  MessageScores out;
   const std::int64_t n_output = static_cast<std::int64_t>(r.output.size());
   at::Tensor claimed = at::tensor(std::vector<std::int64_t>(r.output.begin(), r.output.end()), at::kLong);
   const SamplerParams params = profile_params(profile, r.sampler);
-  out.verifiable = true;
   if (!profile.gumbel_max()) {
     // llama.cpp's stream advances only on multi-candidate steps: rows are replayed in order.
-    out.inverse_cdf = true;
     LlamacppUniformStream stream(static_cast<std::uint32_t>(r.seed));
     std::vector<IptScoreBatch> ipt_parts;
     for (std::int64_t first = 0; first < n_output; first += kLogitRowsPerChunk) {
       const std::int64_t n = std::min(kLogitRowsPerChunk, n_output - first);
-      ipt_parts.push_back(score_ipt_rows(logits_for_scoring(model, hidden.narrow(0, first, n)), claimed.narrow(0, first, n),
-                                         params, model.vocab_shard_begin(), model.config().vocab_size,
-                                         profile.single_draw != 0, [&] { return stream.next(); }, ipt_config,
-                                         model.communicator()));
+      ipt_parts.push_back(score_ipt_rows(
+          logits_for_scoring(model, hidden.narrow(0, first, n)), claimed.narrow(0, first, n), params,
+          model.vocab_shard(), profile.single_draw != 0, [&] { return stream.next(); }, ipt_config,
+          model.communicator()));
     }
-    out.ipt_scores = ipt_parts.size() == 1 ? std::move(ipt_parts.front()) : ipt_batch_cat(ipt_parts);
-    return out;
+    return ipt_parts.size() == 1 ? std::move(ipt_parts.front()) : ipt_batch_cat(ipt_parts);
   }
   std::vector<ScoreBatch> parts;
   const bool on_device = scores_on_device(model);
@@ -89,16 +85,13 @@ MessageScores score_message(Model& model, const LogRecord& r, const SamplerProfi
       continue;
     }
     at::Tensor logits = logits_for_scoring(model, hidden.narrow(0, first, n));
-    at::Tensor noise = params.greedy() ? at::ones_like(logits)
-                                       : profile_noise_rows(profile, r.seed, model.config().vocab_size, first, n,
-                                                            model.vocab_shard_begin(), model.vocab_shard_valid(),
-                                                            model.vocab_shard_size());
-    parts.push_back(score_gumbel_rows(logits, noise, claimed.narrow(0, first, n), params, model.vocab_shard_begin(),
-                                      model.config().vocab_size, config, model.communicator(), profile.server_rule(),
+    at::Tensor noise =
+        params.greedy() ? at::ones_like(logits) : profile_noise_rows(profile, r.seed, model.vocab_shard(), first, n);
+    parts.push_back(score_gumbel_rows(logits, noise, claimed.narrow(0, first, n), params, model.vocab_shard(), config,
+                                      model.communicator(), profile.server_rule(),
                                       profile_decision_gumbel(profile, noise, params)));
   }
-  out.scores = score_batch_cat(parts);
-  return out;
+  return score_batch_cat(parts);
 }
 
 }  // namespace
@@ -118,8 +111,10 @@ std::vector<MessageScores> verify_messages(Model& model, const std::vector<LogRe
   for (std::size_t i = 0; i < records.size(); ++i) {
     const LogRecord& r = records[i];
     SamplerProfile profile;
-    out[i].unverifiable_reason = check_record(model, r, &profile);
-    if (!out[i].unverifiable_reason.empty()) continue;
+    if (std::string problem = check_record(model, r, &profile); !problem.empty()) {
+      out[i] = Unverifiable{std::move(problem)};
+      continue;
+    }
     profiles.push_back(std::move(profile));
     const auto start = static_cast<std::int64_t>(ids.size());
     ids.insert(ids.end(), r.prompt.begin(), r.prompt.end());

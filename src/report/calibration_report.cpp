@@ -21,13 +21,13 @@ json point_json(const FrontierPoint& p) {
 }
 
 void print_frontier(const char* family, const Calibration& c) {
-  std::printf("#\n# %s frontier over %llu honest tokens (log2 V = %.2f): threshold, R, FPR %%, Info %%, suspicious %%\n",
-              family, static_cast<unsigned long long>(c.tokens), c.log2_vocab);
+  fmt::print("#\n# {} frontier over {} honest tokens (log2 V = {:.2f}): threshold, R, FPR %, Info %, suspicious %\n",
+             family, c.tokens, c.log2_vocab);
   for (const FrontierPoint& p : c.points) {
     if (!p.on_frontier) continue;
     const bool chosen = c.chosen && c.chosen->threshold == p.threshold && c.chosen->rank_cutoff == p.rank_cutoff;
-    std::printf("#   %8.4g  %4lld  %10.5f  %9.4f  %9.4f%s\n", p.threshold, static_cast<long long>(p.rank_cutoff),
-                p.fpr_percent, p.info_percent, p.suspicious_percent, chosen ? "   <- operating point" : "");
+    fmt::print("#   {:8.4g}  {:4}  {:10.5f}  {:9.4f}  {:9.4f}{}\n", p.threshold, p.rank_cutoff, p.fpr_percent,
+               p.info_percent, p.suspicious_percent, chosen ? "   <- operating point" : "");
   }
 }
 
@@ -60,8 +60,8 @@ bool write_calibration(const AuditOptions& o, const AuditOutcome& out, json* sum
   const bool found = (g.tokens == 0 || g.chosen) && (i.tokens == 0 || i.chosen) && g.tokens + i.tokens > 0;
   const std::string path = o.run_dir + "/calibration.json";
   write_file_atomic(path, file.dump(2) + "\n");
-  std::printf("# calibration: %s -> %s\n",
-              found ? "operating point found" : "no operating point meets the target FPR (exit 3)", path.c_str());
+  fmt::print("# calibration: {} -> {}\n",
+             found ? "operating point found" : "no operating point meets the target FPR (exit 3)", path.c_str());
   return found;
 }
 

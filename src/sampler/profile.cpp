@@ -84,9 +84,9 @@ SamplerProfile SamplerProfile::parse(const std::string& spec) {
   return p;
 }
 
-at::Tensor profile_noise_rows(const SamplerProfile& p, std::uint64_t seed, std::int64_t vocab_size,
-                              std::int64_t first_row, std::int64_t n_rows, std::int64_t vocab_begin,
-                              std::int64_t n_cols, std::int64_t padded_cols) {
+at::Tensor profile_noise_rows(const SamplerProfile& p, std::uint64_t seed, const VocabShard& vocab,
+                              std::int64_t first_row, std::int64_t n_rows) {
+  const std::int64_t vocab_size = vocab.full, vocab_begin = vocab.begin, n_cols = vocab.valid, padded_cols = vocab.size;
   FSSL_CHECK(p.gumbel_max(), ProfileError, "sampler profile '{}' is inverse-CDF: no Gumbel noise rows", p.spec);
   at::Tensor out = at::ones({n_rows, padded_cols}, at::kFloat);
   if (n_cols <= 0 || n_rows <= 0) return out;

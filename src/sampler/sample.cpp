@@ -8,9 +8,9 @@
 namespace fssl {
 
 at::Tensor sample_gumbel_rows(const at::Tensor& logits, const at::Tensor& noise, const SamplerParams& params,
-                              std::int64_t vocab_begin, Communicator& comm, ServerRule rule, const at::Tensor& gumbel) {
+                              const VocabShard& vocab, Communicator& comm, ServerRule rule, const at::Tensor& gumbel) {
   const std::int64_t n = logits.size(0), vp = logits.size(1);
-  const at::Tensor ids = (at::arange(vp, at::kLong) + vocab_begin).expand({n, vp});
+  const at::Tensor ids = (at::arange(vp, at::kLong) + vocab.begin).expand({n, vp});
   return gumbel_decision(logits, noise, gumbel, ids, params, rule, comm).choice;
 }
 

@@ -13,7 +13,8 @@
 namespace fssl {
 
 Columns dense_columns(const at::Tensor& logits, const at::Tensor& noise, const at::Tensor& gumbel,
-                      const at::Tensor& claimed, std::int64_t vocab_begin) {
+                      const at::Tensor& claimed, const VocabShard& vocab) {
+  const std::int64_t vocab_begin = vocab.begin;
   const std::int64_t n = logits.size(0), vp = logits.size(1);
   Columns cols{logits, noise, gumbel, (at::arange(vp, at::kLong) + vocab_begin).expand({n, vp}), {}, {}, {}, {}};
   at::Tensor local_y = claimed - vocab_begin;
@@ -24,7 +25,8 @@ Columns dense_columns(const at::Tensor& logits, const at::Tensor& noise, const a
 
 Columns gather_columns(const at::Tensor& index, const at::Tensor& mark, const at::Tensor& logits,
                        const at::Tensor& noise, const at::Tensor& gumbel, const at::Tensor& claimed,
-                       std::int64_t vocab_begin, Communicator& comm) {
+                       const VocabShard& vocab, Communicator& comm) {
+  const std::int64_t vocab_begin = vocab.begin;
   const std::int64_t n = logits.size(0), vp = logits.size(1);
   FSSL_CHECK(vocab_begin + vp <= (1 << 24), ReplayError, "sparse scoring: vocabulary too large for float ids");
   const at::Tensor local_y = claimed - vocab_begin;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fssl/comm.h"
+#include "fssl/vocab_shard.h"
 
 namespace fssl {
 
@@ -33,7 +34,7 @@ struct ShardBand {
 
 // This rank's shard as it is.
 Columns dense_columns(const at::Tensor& logits, const at::Tensor& noise, const at::Tensor& gumbel,
-                      const at::Tensor& claimed, std::int64_t vocab_begin);
+                      const at::Tensor& claimed, const VocabShard& vocab);
 
 // The columns `index` [n, w] picked on each rank, plus each row's claimed column (so that its
 // margin comes from the same arithmetic on every path), gathered from every rank and sorted by id.
@@ -42,7 +43,7 @@ Columns dense_columns(const at::Tensor& logits, const at::Tensor& noise, const a
 // Collective.
 Columns gather_columns(const at::Tensor& index, const at::Tensor& mark, const at::Tensor& logits,
                        const at::Tensor& noise, const at::Tensor& gumbel, const at::Tensor& claimed,
-                       std::int64_t vocab_begin, Communicator& comm);
+                       const VocabShard& vocab, Communicator& comm);
 
 // The largest per-row count of `mask` on any rank (the same on every rank). Collective.
 std::int64_t global_max_row_count(const at::Tensor& mask, Communicator& comm);

@@ -22,7 +22,9 @@ namespace {
 // generators.
 at::Tensor fallback_noise(const SamplerProfile& profile, std::uint64_t seed, std::int64_t vocab, std::int64_t row,
                           const at::Tensor& logits) {
-  if (profile.kind != SamplerProfile::Kind::kVllmCuda) return profile_noise_rows(profile, seed, vocab, row, 1, 0, vocab, vocab);
+  if (profile.kind != SamplerProfile::Kind::kVllmCuda) {
+    return profile_noise_rows(profile, seed, VocabShard::whole(vocab), row, 1);
+  }
   at::Tensor rows = at::empty({1, vocab}, logits.options());
   FSSL_CUDA_CHECK(noise_rows_vllm_cuda_device(seed, profile.sm_count, profile.max_threads_per_sm, vocab, row, 1, 0,
                                               vocab, rows.data_ptr<float>(), nullptr));
@@ -55,7 +57,7 @@ ScoreBatch score_gumbel_rows_device(const at::Tensor& logits_in, const at::Tenso
     source.max_threads_per_sm = profile.max_threads_per_sm;
     source.first_row = first_row;
   } else {
-    const at::Tensor e = profile_noise_rows(profile, seed, V, first_row, n, 0, V, V);
+    const at::Tensor e = profile_noise_rows(profile, seed, VocabShard::whole(V), first_row, n);
     const at::Tensor g = profile_decision_gumbel(profile, e, params);
     e_device = e.to(logits.device());
     source.e = e_device.data_ptr<float>();
@@ -81,8 +83,9 @@ ScoreBatch score_gumbel_rows_device(const at::Tensor& logits_in, const at::Tenso
   auto local = comm_local();
   return fused::score_batch_with_fallback(std::move(rows), claimed_cpu, config, V, [&](std::int64_t r) {
     const at::Tensor noise = fallback_noise(profile, seed, V, first_row + r, logits);
-    return score_gumbel_rows(logits.narrow(0, r, 1).cpu(), noise, claimed_cpu.narrow(0, r, 1), params, 0, V, config,
-                             *local, rule, profile_decision_gumbel(profile, noise, params));
+    return score_gumbel_rows(logits.narrow(0, r, 1).cpu(), noise, claimed_cpu.narrow(0, r, 1), params,
+                             VocabShard::whole(V), config, *local, rule,
+                             profile_decision_gumbel(profile, noise, params));
   });
 }
 

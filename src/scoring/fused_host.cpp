@@ -159,8 +159,9 @@ ScoreBatch score_rows_fused_host(const at::Tensor& logits, const at::Tensor& noi
                                                          row_params(params, rule, ascending_thresholds(config)));
   auto local = comm_local();
   return score_batch_with_fallback(std::move(rows), claimed, config, logits.size(1), [&](std::int64_t i) {
-    return score_gumbel_rows(logits.narrow(0, i, 1), noise.narrow(0, i, 1), claimed.narrow(0, i, 1), params, 0,
-                             logits.size(1), config, *local, rule, gumbel.defined() ? gumbel.narrow(0, i, 1) : gumbel);
+    return score_gumbel_rows(logits.narrow(0, i, 1), noise.narrow(0, i, 1), claimed.narrow(0, i, 1), params,
+                             VocabShard::whole(logits.size(1)), config, *local, rule,
+                             gumbel.defined() ? gumbel.narrow(0, i, 1) : gumbel);
   });
 }
 

@@ -71,9 +71,9 @@ ScoreBatch score_columns(const Columns& cols, const at::Tensor& claimed, const S
 constexpr std::int64_t kSparseKeptLimit = 2048;
 
 ScoreBatch score_gumbel_chunk(const at::Tensor& logits, const at::Tensor& noise, const at::Tensor& claimed,
-                              const SamplerParams& params, std::int64_t vocab_begin, std::int64_t vocab_size,
-                              const ScoreConfig& config, Communicator& comm, ServerRule rule, const at::Tensor& gumbel) {
-  const at::Tensor rank = raw_logit_rank(logits, claimed, vocab_begin, comm);
+                              const SamplerParams& params, const VocabShard& vocab, const ScoreConfig& config,
+                              Communicator& comm, ServerRule rule, const at::Tensor& gumbel) {
+  const at::Tensor rank = raw_logit_rank(logits, claimed, vocab, comm);
   if (params.filters()) {
     // Sparse when the kept set is small: gather it (and each row's claimed column) onto every rank and score
     // it there with a local communicator; the raw-logit rank and the filtered tokens near the
@@ -109,7 +109,7 @@ ScoreBatch score_gumbel_chunk(const at::Tensor& logits, const at::Tensor& noise,
       }
     }
     if (picked.defined()) {
-      Columns kept = gather_columns(picked, mark, logits, noise, gumbel, claimed, vocab_begin, comm);
+      Columns kept = gather_columns(picked, mark, logits, noise, gumbel, claimed, vocab, comm);
       kept.outside_drop = outside_drop.contiguous();  // the candidates are scored locally: reduce it here
       comm.all_reduce_max(kept.outside_drop);
       if (mask_filtered) {
@@ -118,15 +118,15 @@ ScoreBatch score_gumbel_chunk(const at::Tensor& logits, const at::Tensor& noise,
         kept.raw = kept.logits.masked_fill(filtered.logical_and(kept.ids != claimed.unsqueeze(1)), kNegInf);
         kept.logits = kept.logits.masked_fill(filtered, kNegInf);
       }
-      const at::Tensor local_y = claimed - vocab_begin;
+      const at::Tensor local_y = claimed - vocab.begin;
       const ShardBand band{logits, noise, gumbel, mark, key_floor, local_y.clamp(0, logits.size(1) - 1),
                            (local_y >= 0).logical_and(local_y < logits.size(1)), &comm};
       auto local = comm_local();
-      return score_columns(kept, claimed, on_kept, vocab_size, config, *local, rule, rank, &band);
+      return score_columns(kept, claimed, on_kept, vocab.full, config, *local, rule, rank, &band);
     }
   }
-  return score_columns(dense_columns(logits, noise, gumbel, claimed, vocab_begin), claimed, params, vocab_size, config,
-                       comm, rule, rank);
+  return score_columns(dense_columns(logits, noise, gumbel, claimed, vocab), claimed, params, vocab.full, config, comm,
+                       rule, rank);
 }
 
 // Rows per chunk: about 1 MiB of float32 per [rows, Vp] temporary, so the ~30 elementwise passes
@@ -136,27 +136,28 @@ constexpr std::int64_t kChunkElements = 1 << 18;
 }  // namespace
 
 ScoreBatch score_gumbel_rows(const at::Tensor& logits, const at::Tensor& noise, const at::Tensor& claimed,
-                             const SamplerParams& params, std::int64_t vocab_begin, std::int64_t vocab_size,
-                             const ScoreConfig& config, Communicator& comm, ServerRule rule,
-                             const at::Tensor& gumbel) {
+                             const SamplerParams& params, const VocabShard& vocab, const ScoreConfig& config,
+                             Communicator& comm, ServerRule rule, const at::Tensor& gumbel) {
   const std::int64_t n = logits.size(0), vp = logits.size(1);
   FSSL_CHECK(noise.sizes() == logits.sizes() && claimed.size(0) == n, ReplayError,
              "score_gumbel_rows: logits [{}, {}], noise and claimed ids disagree", n, vp);
+  FSSL_CHECK(vp == vocab.size, ReplayError, "score_gumbel_rows: logits have {} columns, the vocabulary shard {}", vp,
+             vocab.size);
   const std::int64_t rows = std::max<std::int64_t>(1, kChunkElements / std::max<std::int64_t>(vp, 1));
   std::vector<ScoreBatch> parts;
   for (std::int64_t first = 0; first < n; first += rows) {
     const std::int64_t count = std::min(rows, n - first);
     parts.push_back(score_gumbel_chunk(logits.narrow(0, first, count), noise.narrow(0, first, count),
-                                       claimed.narrow(0, first, count), params, vocab_begin, vocab_size, config, comm,
-                                       rule, gumbel.defined() ? gumbel.narrow(0, first, count) : gumbel));
+                                       claimed.narrow(0, first, count), params, vocab, config, comm, rule,
+                                       gumbel.defined() ? gumbel.narrow(0, first, count) : gumbel));
   }
   return parts.size() == 1 ? std::move(parts.front()) : score_batch_cat(parts);
 }
 
-at::Tensor raw_logit_rank(const at::Tensor& logits, const at::Tensor& claimed, std::int64_t vocab_begin,
+at::Tensor raw_logit_rank(const at::Tensor& logits, const at::Tensor& claimed, const VocabShard& vocab,
                           Communicator& comm) {
   const std::int64_t vp = logits.size(1);
-  at::Tensor local_y = claimed - vocab_begin;
+  at::Tensor local_y = claimed - vocab.begin;
   at::Tensor owned = (local_y >= 0).logical_and(local_y < vp);
   at::Tensor l_y = claimed_value(logits, local_y.clamp(0, vp - 1), owned, comm);
   return global_count(logits > l_y.unsqueeze(1), comm);

@@ -23,17 +23,17 @@ struct Candidate {
 
 // The row's candidates from every rank: each rank's `k` largest logits (k = 0: all its columns),
 // in id order, padding and -inf dropped.
-std::vector<Candidate> gather_candidates(const at::Tensor& row, std::int64_t k, std::int64_t vocab_begin,
-                                         std::int64_t vocab_size, Communicator& comm) {
+std::vector<Candidate> gather_candidates(const at::Tensor& row, std::int64_t k, const VocabShard& vocab,
+                                         Communicator& comm) {
   at::Tensor values = row, index = at::arange(row.size(0), at::kLong);
   if (k > 0) std::tie(values, index) = row.topk(std::min<std::int64_t>(k, row.size(0)));
   at::Tensor all_values = comm.all_gather(values.contiguous());
-  at::Tensor all_ids = comm.all_gather((index + vocab_begin).contiguous());
+  at::Tensor all_ids = comm.all_gather((index + vocab.begin).contiguous());
   const float* v = all_values.data_ptr<float>();
   const std::int64_t* ids = all_ids.data_ptr<std::int64_t>();
   std::vector<Candidate> out;
   for (std::int64_t i = 0; i < all_values.numel(); ++i) {
-    if (v[i] != kNegInf && ids[i] < vocab_size) out.push_back({v[i], ids[i]});
+    if (v[i] != kNegInf && ids[i] < vocab.full) out.push_back({v[i], ids[i]});
   }
   std::sort(out.begin(), out.end(), [](const Candidate& a, const Candidate& b) { return a.id < b.id; });
   return out;
@@ -98,10 +98,10 @@ struct IptDraw {
   std::int64_t chosen = -1;
 };
 
-IptDraw ipt_draw(const at::Tensor& row, const SamplerParams& params, std::int64_t vocab_begin, std::int64_t vocab_size,
-                 bool single_draw, const std::function<double()>& next_uniform, Communicator& comm) {
+IptDraw ipt_draw(const at::Tensor& row, const SamplerParams& params, const VocabShard& vocab, bool single_draw,
+                 const std::function<double()>& next_uniform, Communicator& comm) {
   IptDraw d;
-  d.candidates = apply_chain(gather_candidates(row, params.top_k, vocab_begin, vocab_size, comm), params);
+  d.candidates = apply_chain(gather_candidates(row, params.top_k, vocab, comm), params);
   const std::vector<Candidate>& c = d.candidates;
   // The draw: skipped for a single candidate unless the engine always draws.
   if (c.size() > 1 || single_draw) {
@@ -130,16 +130,14 @@ IptDraw ipt_draw(const at::Tensor& row, const SamplerParams& params, std::int64_
 
 }  // namespace
 
-std::int64_t sample_ipt_row(const at::Tensor& row, const SamplerParams& params, std::int64_t vocab_begin,
-                            std::int64_t vocab_size, bool single_draw, const std::function<double()>& next_uniform,
-                            Communicator& comm) {
-  return ipt_draw(row, params, vocab_begin, vocab_size, single_draw, next_uniform, comm).chosen;
+std::int64_t sample_ipt_row(const at::Tensor& row, const SamplerParams& params, const VocabShard& vocab,
+                            bool single_draw, const std::function<double()>& next_uniform, Communicator& comm) {
+  return ipt_draw(row, params, vocab, single_draw, next_uniform, comm).chosen;
 }
 
 IptScoreBatch score_ipt_rows(const at::Tensor& logits, const at::Tensor& claimed, const SamplerParams& params,
-                             std::int64_t vocab_begin, std::int64_t vocab_size, bool single_draw,
-                             const std::function<double()>& next_uniform, const IptConfig& config,
-                             Communicator& comm) {
+                             const VocabShard& vocab, bool single_draw, const std::function<double()>& next_uniform,
+                             const IptConfig& config, Communicator& comm) {
   const std::int64_t n = logits.size(0);
   const auto n_sigmas = static_cast<std::int64_t>(config.sigmas.size());
   const auto n_grid = static_cast<std::int64_t>(config.distance_grid.size());
@@ -152,11 +150,11 @@ IptScoreBatch score_ipt_rows(const at::Tensor& logits, const at::Tensor& claimed
   out.admissible = at::zeros({n, n_grid}, at::kLong);
   out.tier = at::empty({n}, at::kByte);
   out.bits = at::empty({n}, at::kDouble);
-  out.logit_rank = raw_logit_rank(logits, claimed, vocab_begin, comm);
+  out.logit_rank = raw_logit_rank(logits, claimed, vocab, comm);
 
   for (std::int64_t r = 0; r < n; ++r) {
     const std::int64_t y = claimed[r].item<std::int64_t>();
-    const IptDraw draw = ipt_draw(logits[r], params, vocab_begin, vocab_size, single_draw, next_uniform, comm);
+    const IptDraw draw = ipt_draw(logits[r], params, vocab, single_draw, next_uniform, comm);
     const std::vector<Candidate>& c = draw.candidates;
     const double u = draw.u, total = draw.total;
     out.drew[r] = draw.drew;
@@ -195,7 +193,7 @@ IptScoreBatch score_ipt_rows(const at::Tensor& logits, const at::Tensor& claimed
     }
     const std::int64_t rank = out.logit_rank[r].item<std::int64_t>();
     TokenTier tier = TokenTier::kDangerous;
-    double bits = std::log2(static_cast<double>(vocab_size));
+    double bits = std::log2(static_cast<double>(vocab.full));
     if (distance <= config.distance_threshold) {
       tier = TokenTier::kSafe;
       bits = std::log2(static_cast<double>(std::max<std::int64_t>(at_threshold, 1)));

@@ -36,7 +36,7 @@ void adversary_step(Server& server, std::vector<Message>& batch, const std::vect
     }
   } else {
     choices = admissible_sets(logits, rows_noise, profile_decision_gumbel(profile, rows_noise, params), params,
-                              model.vocab_shard_begin(), server.o.stego_margin, model.communicator());
+                              model.vocab_shard(), server.o.stego_margin, model.communicator());
     for (std::size_t r = 0; r < rows.size(); ++r) {
       bits[r] = static_cast<int>(std::floor(std::log2(static_cast<double>(choices[r].size()))));
     }

@@ -55,12 +55,13 @@ std::string message_spec(const SimulateOptions& o, const SamplerProfile& base, s
 }
 
 // Gaussian logit noise for (message, step), identical on every rank for its columns.
-at::Tensor logit_noise_row(const SimulateOptions& o, std::uint64_t message, std::int64_t step, std::int64_t vocab,
-                           std::int64_t begin, std::int64_t valid, std::int64_t padded) {
+at::Tensor logit_noise_row(const SimulateOptions& o, std::uint64_t message, std::int64_t step,
+                           const VocabShard& vocab) {
   const std::uint64_t stream = o.seed * 0x9E3779B97F4A7C15ull ^ (message << 20) ^ static_cast<std::uint64_t>(step);
   at::Generator gen = at::detail::createCPUGenerator(stream);
-  at::Tensor row = at::zeros({padded}, at::kFloat);
-  row.narrow(0, 0, valid).copy_(at::empty({vocab}, at::kFloat).normal_(0.0, o.logit_noise, gen).narrow(0, begin, valid));
+  at::Tensor row = at::zeros({vocab.size}, at::kFloat);
+  row.narrow(0, 0, vocab.valid)
+      .copy_(at::empty({vocab.full}, at::kFloat).normal_(0.0, o.logit_noise, gen).narrow(0, vocab.begin, vocab.valid));
   return row;
 }
 
@@ -70,19 +71,18 @@ std::vector<std::int64_t> sample_step(Server& server, std::vector<Message>& batc
                                       const at::Tensor& clean, std::uint64_t first_message) {
   const SimulateOptions& o = server.o;
   Model& model = server.model;
-  const std::int64_t vocab = model.config().vocab_size, begin = model.vocab_shard_begin();
-  const std::int64_t valid = model.vocab_shard_valid(), padded = model.vocab_shard_size();
+  const VocabShard& vocab = model.vocab_shard();
   std::vector<at::Tensor> noise_rows, wrong_rows, extra;
   const Message& first = batch[active.front()];  // one profile kind and parameter set per run
   const bool gumbel = first.profile.gumbel_max();
   for (std::size_t k : active) {
     const Message& m = batch[k];
     const auto step = static_cast<std::int64_t>(m.record.output.size());
-    if (gumbel) noise_rows.push_back(profile_noise_rows(m.profile, m.record.seed, vocab, step, 1, begin, valid, padded));
+    if (gumbel) noise_rows.push_back(profile_noise_rows(m.profile, m.record.seed, vocab, step, 1));
     if (gumbel && server.bug == BugMode::kWrongSeed) {
-      wrong_rows.push_back(profile_noise_rows(m.profile, m.record.seed + 1, vocab, step, 1, begin, valid, padded));
+      wrong_rows.push_back(profile_noise_rows(m.profile, m.record.seed + 1, vocab, step, 1));
     }
-    if (o.logit_noise > 0.0) extra.push_back(logit_noise_row(o, first_message + k, step, vocab, begin, valid, padded));
+    if (o.logit_noise > 0.0) extra.push_back(logit_noise_row(o, first_message + k, step, vocab));
   }
   const at::Tensor logits = extra.empty() ? clean : clean + at::stack(extra);
   SamplerParams params = first.params;
@@ -93,16 +93,16 @@ std::vector<std::int64_t> sample_step(Server& server, std::vector<Message>& batc
     noise = at::cat(noise_rows);
     const at::Tensor server_noise = wrong_rows.empty() ? noise : at::cat(wrong_rows);
     const at::Tensor sampled =
-        sample_gumbel_rows(logits, server_noise, params, begin, model.communicator(), first.profile.server_rule(),
+        sample_gumbel_rows(logits, server_noise, params, vocab, model.communicator(), first.profile.server_rule(),
                            profile_decision_gumbel(first.profile, server_noise, params));
     tokens.assign(sampled.data_ptr<std::int64_t>(), sampled.data_ptr<std::int64_t>() + sampled.numel());
   } else {
     // llama.cpp's dist sampler, one row at a time from each message's own stream.
     for (std::size_t a = 0; a < active.size(); ++a) {
       Message& m = batch[active[a]];
-      tokens.push_back(sample_ipt_row(logits[static_cast<std::int64_t>(a)], params, begin, vocab,
-                                      m.profile.single_draw != 0, [&] { return m.uniforms->next(); },
-                                      model.communicator()));
+      tokens.push_back(sample_ipt_row(
+          logits[static_cast<std::int64_t>(a)], params, vocab, m.profile.single_draw != 0,
+          [&] { return m.uniforms->next(); }, model.communicator()));
     }
   }
   if (server.bug == BugMode::kBuggyProcessor) buggy_processor_step(server, batch, active, logits, tokens);
@@ -259,9 +259,8 @@ SimulateSummary simulate(const SimulateOptions& o, Communicator& comm) {
     summary.messages += static_cast<std::uint64_t>(n);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (writer_rank && (summary.messages % (16 * static_cast<std::uint64_t>(o.batch)) == 0 || summary.messages == o.messages)) {
-      FSSL_LOG_INFO("%llu/%llu messages, %llu output tokens, %.0f tok/s", (unsigned long long)summary.messages,
-                    (unsigned long long)o.messages, (unsigned long long)summary.output_tokens,
-                    static_cast<double>(summary.output_tokens) / std::max(seconds, 1e-9));
+      FSSL_LOG_INFO("{}/{} messages, {} output tokens, {:.0f} tok/s", summary.messages, o.messages,
+                    summary.output_tokens, static_cast<double>(summary.output_tokens) / std::max(seconds, 1e-9));
     }
   }
   if (writer) writer->close();
@@ -269,6 +268,9 @@ SimulateSummary simulate(const SimulateOptions& o, Communicator& comm) {
     truth.flush();
     FSSL_CHECK(truth.good(), ArchiveError, "{}: writing the ground truth failed", simulate_truth_path(o.archive_dir));
   }
+  // Every rank returns only once rank 0 has closed the archive and its truth file: callers on
+  // the other ranks open them next (a race that hung the TP-4 test when rank 0 was slow).
+  comm.barrier();
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return summary;
 }

@@ -87,9 +87,9 @@ at::Tensor global_top_ids(const at::Tensor& logits, std::int64_t k, Communicator
 
 std::vector<std::vector<std::int64_t>> admissible_sets(const at::Tensor& logits, const at::Tensor& noise,
                                                        const at::Tensor& gumbel, const SamplerParams& params,
-                                                       std::int64_t vocab_begin, double delta, Communicator& comm) {
+                                                       const VocabShard& vocab, double delta, Communicator& comm) {
   const std::int64_t n = logits.size(0), vp = logits.size(1);
-  const at::Tensor ids = (at::arange(vp, at::kLong) + vocab_begin).expand({n, vp});
+  const at::Tensor ids = (at::arange(vp, at::kLong) + vocab.begin).expand({n, vp});
   const GumbelDecision d = gumbel_decision(logits, noise, gumbel, ids, params, ServerRule::kMaxPerturbedLogit, comm);
   const MarginModel margins(logits, d, params.temperature, comm);
   const at::Tensor inside = gather_vocabulary(margins.admissible(delta, margins.rival_floor(delta)).to(at::kByte), comm);

@@ -14,16 +14,15 @@ namespace fssl {
 std::vector<bool> admissible_stego_decode(Model& model, const LogRecord& record, double delta) {
   const SamplerProfile profile = SamplerProfile::parse(record.sampler.profile);
   const SamplerParams params = profile_params(profile, record.sampler);
-  const std::int64_t vocab = model.config().vocab_size, begin = model.vocab_shard_begin();
+  const VocabShard& vocab = model.vocab_shard();
   c10::NoGradGuard no_grad;
   KvCache cache;
   at::Tensor logits = decode_prefill(model, {&record.prompt}, {&cache});
   std::vector<bool> bits;
   for (std::size_t t = 0; t < record.output.size(); ++t) {
-    const at::Tensor noise = profile_noise_rows(profile, record.seed, vocab, static_cast<std::int64_t>(t), 1, begin,
-                                                model.vocab_shard_valid(), model.vocab_shard_size());
-    const auto set = admissible_sets(logits, noise, profile_decision_gumbel(profile, noise, params), params, begin, delta,
-                                     model.communicator())
+    const at::Tensor noise = profile_noise_rows(profile, record.seed, vocab, static_cast<std::int64_t>(t), 1);
+    const auto set = admissible_sets(logits, noise, profile_decision_gumbel(profile, noise, params), params, vocab,
+                                     delta, model.communicator())
                          .front();
     const auto at = std::find(set.begin(), set.end(), static_cast<std::int64_t>(record.output[t]));
     FSSL_CHECK(at != set.end(), ReplayError, "message {}: token {} at position {} is outside its admissible set (size {})",

@@ -27,8 +27,8 @@ int run_audit(const MpiComm& world, const AuditOptions& o) {
     std::error_code ec;
     std::filesystem::create_directories(o.run_dir, ec);
     FSSL_CHECK(!ec, ConfigError, "audit: --out {}: cannot create the run directory: {}", o.run_dir, ec.message());
-    std::printf("# fssl audit: archive %s, model %s, run directory %s\n%s", o.archive_dir.c_str(), o.model_dir.c_str(),
-                o.run_dir.c_str(), audit_rank_map(layout, hosts).c_str());
+    fmt::print("# fssl audit: archive {}, model {}, run directory {}\n{}", o.archive_dir.c_str(), o.model_dir.c_str(),
+               o.run_dir.c_str(), audit_rank_map(layout, hosts).c_str());
     std::fflush(stdout);
     fingerprint = model_fingerprint(o.model_dir);
     length = fingerprint.size();

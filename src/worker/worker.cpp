@@ -47,21 +47,26 @@ std::vector<ReadMessage> read_batch(ArchiveReader& archive, const std::vector<Me
       const ShardReader& shard = archive.shard(shard_index);
       std::vector<std::uint64_t> rows;
       for (std::size_t i : positions) rows.push_back(refs[i].row);
-      std::vector<std::string> problems;
-      std::vector<LogRecord> records = shard.read_batch(rows, &problems);
+      std::vector<RowRead> read = shard.read_rows(rows);
       for (std::size_t k = 0; k < positions.size(); ++k) {
         const std::size_t i = positions[k];
-        std::string problem = problems[k];
-        if (problem.empty()) problem = integrity_problem(shard, rows[k], records[k]);
-        if (problem.empty() && !options.force_model && !records[k].model.fingerprint.empty() &&
-            records[k].model.fingerprint != fingerprint) {
-          problem = "logged with model fingerprint " + records[k].model.fingerprint.substr(0, 16) +
+        std::string problem;
+        LogRecord record;
+        if (auto* p = std::get_if<RecordProblem>(&read[k])) {
+          problem = std::move(p->reason);
+        } else {
+          record = std::move(std::get<LogRecord>(read[k]));
+          problem = integrity_problem(shard, rows[k], record);
+        }
+        if (problem.empty() && !options.force_model && !record.model.fingerprint.empty() &&
+            record.model.fingerprint != fingerprint) {
+          problem = "logged with model fingerprint " + record.model.fingerprint.substr(0, 16) +
                     "..., not the audited model's (--force-model to audit anyway)";
         }
         if (problem.empty()) {
-          out[i] = std::move(records[k]);
+          out[i] = std::move(record);
         } else {
-          out[i] = message_not_scored(refs[i], records[k], MessageStatus::kUnverifiable,
+          out[i] = message_not_scored(refs[i], record, MessageStatus::kUnverifiable,
                                       shard.row_context(rows[k]) + ": " + problem);
         }
       }
@@ -90,7 +95,7 @@ void run_worker(const MpiComm& world, const MpiComm& group, const AuditOptions& 
   model_options.n_threads = o.n_threads > 0 ? o.n_threads : std::max(1, cores / std::max(1, world.local_size()));
   std::unique_ptr<Communicator> comm = comm_for_device(group, model_options.device);
   Model model = Model::load(o.model_dir, *comm, model_options);
-  FSSL_LOG_DEBUG("worker rank %d: model on %s, group of %d", world.rank(),
+  FSSL_LOG_DEBUG("worker rank {}: model on {}, group of {}", world.rank(),
                  device_describe(model_options.device).c_str(), group.world_size());
   run_worker_group(world, group, model, o, fingerprint);
 }

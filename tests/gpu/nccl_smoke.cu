@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
                                        ok ? "PASS" : "FAIL", p, wrong);
     code = ok ? 0 : 1;
   } catch (const std::exception& e) {
-    FSSL_LOG_ERROR("%s", e.what());
+    FSSL_LOG_ERROR("{}", e.what());
     fssl::MpiEnvironment::abort(1);
   }
   return code;

@@ -158,7 +158,8 @@ void check_vocab(std::int64_t V, std::int64_t n, int sm_count) {
     CHECK_CUDA(cudaMemcpy(g.data_ptr<float>(), d_g, static_cast<std::size_t>(g.nbytes()), cudaMemcpyDeviceToHost));
     for (const Case& c : vllm_cases) {
       at::Tensor y = claimed.clone();
-      const at::Tensor served = sample_gumbel_rows(logits, e, c.params, 0, *comm, ServerRule::kProbOverNoise, g);
+      const at::Tensor served =
+          sample_gumbel_rows(logits, e, c.params, VocabShard::whole(V), *comm, ServerRule::kProbOverNoise, g);
       for (std::int64_t r = 2; r < n; r += 4) y[r] = served[r];
       const std::int64_t* d_y = upload<std::int64_t>(y);
       const fused::RowParams p = fused::row_params(c.params, ServerRule::kProbOverNoise, ascending);
@@ -172,7 +173,8 @@ void check_vocab(std::int64_t V, std::int64_t n, int sm_count) {
       on_the_fly.sm_count = sm_count;
       const auto given = run_kernel(d_logits, n, V, d_y, explicit_rows, p);
       const auto generated = run_kernel(d_logits, n, V, d_y, on_the_fly, p);
-      const ScoreBatch cpu = score_gumbel_rows(logits, e, y, c.params, 0, V, config, *comm, ServerRule::kProbOverNoise, g);
+      const ScoreBatch cpu =
+          score_gumbel_rows(logits, e, y, c.params, VocabShard::whole(V), config, *comm, ServerRule::kProbOverNoise, g);
       const std::string label = "V " + std::to_string(V) + " vllm-cuda " + c.name;
       compare(label, cpu, given, y, config, V);
       compare_raw(label + " (on the fly)", given, generated);
@@ -191,11 +193,11 @@ void check_vocab(std::int64_t V, std::int64_t n, int sm_count) {
                                        {"hf-torch-cpu", {"hf order top_k 40 top_p 0.85 min_p 0.2", hf}}};
   for (const ProfileCase& pc : profile_cases) {
     const SamplerProfile profile = SamplerProfile::parse(pc.spec);
-    const at::Tensor e = profile_noise_rows(profile, seed, V, 0, n, 0, V, V);
+    const at::Tensor e = profile_noise_rows(profile, seed, VocabShard::whole(V), 0, n);
     const at::Tensor g = profile.kind == SamplerProfile::Kind::kFsslPhilox ? profile_gumbel_rows(profile, e) : e.log().neg();
     const ServerRule rule = profile.server_rule();
     at::Tensor y = claimed.clone();
-    const at::Tensor served = sample_gumbel_rows(logits, e, pc.c.params, 0, *comm, rule, g);
+    const at::Tensor served = sample_gumbel_rows(logits, e, pc.c.params, VocabShard::whole(V), *comm, rule, g);
     for (std::int64_t r = 2; r < n; r += 4) y[r] = served[r];
     FusedNoiseSource rows;
     rows.e = upload<float>(e);
@@ -203,7 +205,7 @@ void check_vocab(std::int64_t V, std::int64_t n, int sm_count) {
     rows.ld = V;
     const std::int64_t* d_y = upload<std::int64_t>(y);
     const auto given = run_kernel(d_logits, n, V, d_y, rows, fused::row_params(pc.c.params, rule, ascending));
-    const ScoreBatch cpu = score_gumbel_rows(logits, e, y, pc.c.params, 0, V, config, *comm, rule, g);
+    const ScoreBatch cpu = score_gumbel_rows(logits, e, y, pc.c.params, VocabShard::whole(V), config, *comm, rule, g);
     compare("V " + std::to_string(V) + " " + pc.spec + " " + pc.c.name, cpu, given, y, config, V);
   }
 }
