@@ -482,5 +482,43 @@ TEST(Noise, FsslPhiloxSlicesEqualFullRowsAndRowsAreIndependent) {
   EXPECT_THROW(noise_gumbel_fssl_philox(0.0f), ReplayError);
 }
 
+// Triton's tl.randint / tl.rand as Triton's own kernels computed them in its interpreter
+// (tests/data/noise/gen_triton_random_golden.py): 32- and 64-bit seeds (a negative int64 one too),
+// offsets past 2^32, and Model Runner V2's two-level draw rand(randint(seed, pos), token).
+TEST(Noise, TritonRandomMatchesTritonKernels) {
+  int n_lines = 0;
+  for (const auto& f : read_records(kDataDir + "triton_random_golden.txt")) {
+    const std::uint64_t seed = hex_u64(f[1]), base = hex_u64(f[2]);
+    if (f[0] == "chain") {
+      const std::uint64_t token0 = hex_u64(f[3]);
+      const std::uint32_t gumbel_seed = triton_randint(seed, base);
+      EXPECT_EQ(gumbel_seed, hex_u32(f[5])) << "seed " << f[1] << " pos " << f[2];
+      for (int i = 0; i < std::stoi(f[4]); ++i) {
+        EXPECT_EQ(bits_of(triton_rand(gumbel_seed, token0 + i)), hex_u32(f[6 + i])) << "chain seed " << f[1];
+      }
+    } else {
+      for (int i = 0; i < std::stoi(f[3]); ++i) {
+        const std::uint32_t want = hex_u32(f[4 + i]);
+        const std::uint32_t got =
+            f[0] == "randint" ? triton_randint(seed, base + i) : bits_of(triton_rand(seed, base + i));
+        EXPECT_EQ(got, want) << f[0] << " seed " << f[1] << " offset " << f[2] << " + " << i;
+      }
+    }
+    ++n_lines;
+  }
+  EXPECT_EQ(n_lines, 131);
+}
+
+TEST(Noise, TritonUniformIsInTheHalfOpenUnitInterval) {
+  // The extremes of uint_to_uniform_float: 0 and ~0 map to 0; 2^31 - 1 and 2^31 to the largest
+  // value, which rounds below 1 (the scale was chosen for that).
+  EXPECT_EQ(triton_uint_to_uniform_float(0u), 0.0f);
+  EXPECT_EQ(triton_uint_to_uniform_float(0xFFFFFFFFu), 0.0f);
+  EXPECT_LT(triton_uint_to_uniform_float(0x7FFFFFFFu), 1.0f);
+  EXPECT_EQ(triton_uint_to_uniform_float(0x7FFFFFFFu), triton_uint_to_uniform_float(0x80000000u));
+  // randint's first word is Random123's Philox4x32-10 known answer for counter 0, key 0.
+  EXPECT_EQ(triton_randint(0, 0), 0x6627e8d5u);
+}
+
 }  // namespace
 }  // namespace fssl

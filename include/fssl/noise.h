@@ -90,4 +90,15 @@ class LlamacppUniformStream {
   std::mt19937 engine_;  // the engine itself is fixed by the C++ standard (10000th output 4123659995)
 };
 
+// Triton's tl.randint4x / tl.randint / tl.rand for one element (python/triton/language/random.py,
+// checked against Triton 3.9's own kernels): Philox4x32-10 with counter {offset lo, offset hi, 0, 0}
+// and key {seed lo, seed hi}; randint is output 0; rand maps it by uint_to_uniform_float (int32
+// bitcast, x < 0 -> ~x, float32(x) * 4.6566127342e-10f), a float32 in [0, 1). `seed` is the
+// kernel's seed as uint64 (a negative int64 seed is its two's complement; a uint32 seed from an
+// earlier randint is zero-extended). The noise of vLLM's Model Runner V2 sampler is built from these.
+std::array<std::uint32_t, 4> triton_randint4x(std::uint64_t seed, std::uint64_t offset);
+std::uint32_t triton_randint(std::uint64_t seed, std::uint64_t offset);
+float triton_uint_to_uniform_float(std::uint32_t x);
+float triton_rand(std::uint64_t seed, std::uint64_t offset);
+
 }  // namespace fssl
