@@ -29,7 +29,7 @@ class TorchWarnings : public c10::WarningHandler {
  private:
   static void route(const std::string& msg) {
     if (msg.find("is in beta") != std::string::npos) return;
-    FSSL_LOG_WARN("libtorch: {}", msg.c_str());
+    FSSL_LOG_WARN("libtorch: {}", msg);
   }
 };
 

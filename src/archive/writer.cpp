@@ -55,8 +55,7 @@ void adopt_unlisted_shard(ArchiveWriter::Impl& w) {
   FSSL_CHECK(shard.shard_index() == index && digest_equal(shard.chain_genesis(), expected_genesis), ArchiveError,
              "{}: complete shard not listed in the manifest does not continue the chain; move it away to append",
              path);
-  FSSL_LOG_WARN("{}: adopting a complete shard the manifest did not list yet (writer killed before publishing)",
-                path.c_str());
+  FSSL_LOG_WARN("{}: adopting a complete shard the manifest did not list yet (writer killed before publishing)", path);
   w.manifest.shards.push_back(shard_entry_scan(shard));
   if (w.options.key) w.manifest.hmac = w.manifest.compute_hmac(*w.options.key);
   w.manifest.write(w.dir);
@@ -73,7 +72,7 @@ ArchiveWriter::~ArchiveWriter() {
   try {
     close();
   } catch (const std::exception& e) {
-    FSSL_LOG_ERROR("{}: could not complete the last shard: {}", impl_->dir.c_str(), e.what());
+    FSSL_LOG_ERROR("{}: could not complete the last shard: {}", impl_->dir, e.what());
   }
 }
 
@@ -102,7 +101,7 @@ ArchiveWriter ArchiveWriter::open(const std::string& dir, const WriterOptions& o
   }
   for (const std::string& name : list_dir(dir)) {
     if (ends_with(name, af::kPartialSuffix)) {
-      FSSL_LOG_WARN("{}/{}: discarding an unfinished shard left by a killed writer", dir.c_str(), name.c_str());
+      FSSL_LOG_WARN("{}/{}: discarding an unfinished shard left by a killed writer", dir, name);
       std::remove((dir + "/" + name).c_str());
     }
   }

@@ -32,7 +32,7 @@ int merge_runs(const AuditOptions& options, const std::vector<std::string>& part
                dir, identity, setup.identity);
     std::size_t added = 0;
     for (JournalEntry& e : entries) added += by_batch.emplace(e.batch_id, std::move(e)).second ? 1 : 0;
-    fmt::print("# merge: {}: {} batches ({} new)\n", dir.c_str(), entries.size(), added);
+    fmt::print("# merge: {}: {} batches ({} new)\n", dir, entries.size(), added);
   }
   std::error_code ec;
   std::filesystem::create_directories(options.run_dir, ec);
@@ -57,7 +57,7 @@ int merge_runs(const AuditOptions& options, const std::vector<std::string>& part
     for (MessageResult& r : report.results) outcome.results.push_back(std::move(r));
   }
   fmt::print("# merge: {} parts, {} of {} batches -> {}\n", part_dirs.size(), by_batch.size(), setup.batches,
-             options.run_dir.c_str());
+             options.run_dir);
   return report_audit(options, outcome);
 }
 

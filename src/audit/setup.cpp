@@ -35,8 +35,8 @@ void check_model_identity(const std::string& archive_dir, const Manifest& manife
     for (const ModelInfo& m : shard->models()) {
       if (m.fingerprint.empty() || m.fingerprint == fingerprint) continue;
       if (force) {
-        FSSL_LOG_WARN("{}: model '{}' logged with fingerprint {}, auditing with {} anyway (--force-model)",
-                      path.c_str(), m.name.c_str(), m.fingerprint.c_str(), fingerprint.c_str());
+        FSSL_LOG_WARN("{}: model '{}' logged with fingerprint {}, auditing with {} anyway (--force-model)", path,
+                      m.name, m.fingerprint, fingerprint);
         continue;
       }
       FSSL_THROW(ConfigError,

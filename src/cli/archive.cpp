@@ -73,18 +73,18 @@ int cli_archive_import(const std::vector<std::string>& args) {
   ImportStats stats = archive_import_jsonl(input == "-" ? std::cin : file, input == "-" ? "<stdin>" : input, writer, d);
   writer.close();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  for (const std::string& p : stats.problems) fmt::print("SKIPPED: {}\n", p.c_str());
+  for (const std::string& p : stats.problems) fmt::print("SKIPPED: {}\n", p);
   if (stats.n_bad_lines > stats.problems.size()) {
     fmt::print("SKIPPED: ... {} more bad lines not listed\n", stats.n_bad_lines - stats.problems.size());
   }
-  fmt::print("# input            : {} ({} lines)\n", input.c_str(), stats.n_lines);
+  fmt::print("# input            : {} ({} lines)\n", input, stats.n_lines);
   fmt::print("# imported         : {} messages in {:.2f} s\n", stats.n_messages, seconds);
   fmt::print("# skipped lines    : {}\n", stats.n_bad_lines);
   for (const auto& [reason, n] : stats.bad_by_reason) {
-    fmt::print("#   {:<16} : {}\n", reason.c_str(), n);
+    fmt::print("#   {:<16} : {}\n", reason, n);
   }
   const Manifest& m = writer.manifest();
-  fmt::print("# archive          : {} ({} shards, {} messages)\n", out_dir.c_str(), m.shards.size(), m.n_messages());
+  fmt::print("# archive          : {} ({} shards, {} messages)\n", out_dir, m.shards.size(), m.n_messages());
   return stats.n_bad_lines > 0 && vm["strict"].as<bool>() ? kExitInput : kExitOk;
 }
 
@@ -135,7 +135,7 @@ int cli_archive_export(const std::vector<std::string>& args) {
   const std::uint64_t n = archive_export_jsonl(reader, file);
   file.flush();
   FSSL_CHECK(file.good(), ArchiveError, "--out {}: write failed", out);
-  FSSL_LOG_INFO("exported {} records to {}", n, out.c_str());
+  FSSL_LOG_INFO("exported {} records to {}", n, out);
   return kExitOk;
 }
 
@@ -147,7 +147,7 @@ int cli_archive_keygen(const std::vector<std::string>& args) {
   if (!cli_parse(spec, args, o, {"out"}, &vm)) return kExitOk;
   key_file_generate(vm["out"].as<std::string>());
   fmt::print("# key written to {} (32 random bytes, mode 0600): keep it with the logger only\n",
-             vm["out"].as<std::string>().c_str());
+             vm["out"].as<std::string>());
   return kExitOk;
 }
 

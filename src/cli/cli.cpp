@@ -42,7 +42,7 @@ const std::vector<Command>& commands() {
 void print_top_help() {
   fmt::print("fssl {}: fixed-seed sampling verification of LLM inference logs\n\nusage: fssl <command> [options]\n\n",
              kVersionString);
-  for (const Command& c : commands()) fmt::print("  fssl {:<20} {}\n", c.spec.name.c_str(), c.spec.summary.c_str());
+  for (const Command& c : commands()) fmt::print("  fssl {:<20} {}\n", c.spec.name, c.spec.summary);
   fmt::print(
       "\nEvery command takes --help and --config FILE.ini (the command line wins over the file; calibrate and\n"
       "merge also read the file's [audit] section, their own section winning over it).\n");

@@ -26,9 +26,9 @@ int cli_model_init(const std::vector<std::string>& args) {
   const std::string dir = vm["out"].as<std::string>();
   model_init(m, dir);
   const ModelConfig c = ModelConfig::read(dir);
-  fmt::print("# model init: {} {} seed {} -> {} ({} parameters, {})\n", m.arch.c_str(), m.preset.c_str(), m.seed,
-             dir.c_str(), c.n_parameters(), m.dtype.c_str());
-  fmt::print("# fingerprint     : {}\n", model_fingerprint(dir).c_str());
+  fmt::print("# model init: {} {} seed {} -> {} ({} parameters, {})\n", m.arch, m.preset, m.seed, dir, c.n_parameters(),
+             m.dtype);
+  fmt::print("# fingerprint     : {}\n", model_fingerprint(dir));
   return kExitOk;
 }
 
@@ -49,8 +49,8 @@ int cli_model_inspect(const std::vector<std::string>& args) {
   }
   std::string dtypes;
   for (const auto& [name, n] : by_dtype) dtypes += fmt::format("{}{} ({} params)", dtypes.empty() ? "" : ", ", name, n);
-  fmt::print("# model           : {}\n", dir.c_str());
-  fmt::print("# architecture    : {} ({})\n", c.architecture.c_str(), c.model_type.c_str());
+  fmt::print("# model           : {}\n", dir);
+  fmt::print("# architecture    : {} ({})\n", c.architecture, c.model_type);
   fmt::print("# layers          : {}, hidden {}, intermediate {}\n", c.n_layers, c.hidden_size, c.intermediate_size);
   fmt::print("# attention       : {} heads, {} kv heads, head_dim {}{}{}\n", c.n_heads, c.n_kv_heads, c.head_dim,
              c.attention_bias ? ", qkv bias" : "", c.qk_norm ? ", q/k norm" : "");
@@ -60,8 +60,8 @@ int cli_model_inspect(const std::vector<std::string>& args) {
                                                                  : "");
   fmt::print("# vocabulary      : {}{}\n", c.vocab_size, c.tie_word_embeddings ? " (tied embeddings)" : "");
   fmt::print("# parameters      : {} stored, {} implied by the config\n", n_stored, c.n_parameters());
-  fmt::print("# dtype           : {}\n", dtypes.c_str());
-  fmt::print("# fingerprint     : {}\n", model_fingerprint(dir).c_str());
+  fmt::print("# dtype           : {}\n", dtypes);
+  fmt::print("# fingerprint     : {}\n", model_fingerprint(dir));
   return kExitOk;
 }
 

@@ -80,12 +80,10 @@ int cli_simulate(const std::vector<std::string>& args) {
   if (world.rank() == 0) {
     fmt::print("# simulate: {} messages, {} prompt + {} output tokens in {:.1f} s ({:.0f} output tok/s, TP {}) -> {}\n",
                sum.messages, sum.prompt_tokens, sum.output_tokens, sum.seconds,
-               static_cast<double>(sum.output_tokens) / std::max(sum.seconds, 1e-9), world.world_size(),
-               s.archive_dir.c_str());
+               static_cast<double>(sum.output_tokens) / std::max(sum.seconds, 1e-9), world.world_size(), s.archive_dir);
     if (s.adversary != "none" || s.bug != "none") {
-      fmt::print("# adversary {} on {} messages, {} payload bits hidden; bug {}; ground truth -> {}\n",
-                 s.adversary.c_str(), sum.adversarial_messages, sum.embedded_bits, s.bug.c_str(),
-                 simulate_truth_path(s.archive_dir).c_str());
+      fmt::print("# adversary {} on {} messages, {} payload bits hidden; bug {}; ground truth -> {}\n", s.adversary,
+                 sum.adversarial_messages, sum.embedded_bits, s.bug, simulate_truth_path(s.archive_dir));
     }
   }
   return kExitOk;

@@ -151,8 +151,8 @@ Model Model::load(const std::string& dir, Communicator& comm, const ModelOptions
   m->final_norm = l.get("model.norm.weight", {c.hidden_size});
   for (std::int64_t i = 0; i < c.n_layers; ++i) load_layer(l, *m, i);
   model_finish(*m);
-  FSSL_LOG_DEBUG("{}: loaded {}, {} layers, TP rank {}/{} on {}", dir.c_str(), c.architecture.c_str(), c.n_layers,
-                 m->tp_rank, m->tp_size, options.device.str().c_str());
+  FSSL_LOG_DEBUG("{}: loaded {}, {} layers, TP rank {}/{} on {}", dir, c.architecture, c.n_layers, m->tp_rank,
+                 m->tp_size, options.device.str());
   return Model(std::move(m));
 }
 

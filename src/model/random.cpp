@@ -109,8 +109,8 @@ Model Model::random(const ModelConfig& c, Communicator& comm, const ModelOptions
     m->layers.push_back(std::move(w));
   }
   model_finish(*m);
-  FSSL_LOG_DEBUG("random {}: {} layers, hidden {}, TP rank {}/{} on {}", c.architecture.c_str(), c.n_layers, hid,
-                 m->tp_rank, m->tp_size, options.device.str().c_str());
+  FSSL_LOG_DEBUG("random {}: {} layers, hidden {}, TP rank {}/{} on {}", c.architecture, c.n_layers, hid, m->tp_rank,
+                 m->tp_size, options.device.str());
   return Model(std::move(m));
 }
 

@@ -61,7 +61,7 @@ bool write_calibration(const AuditOptions& o, const AuditOutcome& out, json* sum
   const std::string path = o.run_dir + "/calibration.json";
   write_file_atomic(path, file.dump(2) + "\n");
   fmt::print("# calibration: {} -> {}\n",
-             found ? "operating point found" : "no operating point meets the target FPR (exit 3)", path.c_str());
+             found ? "operating point found" : "no operating point meets the target FPR (exit 3)", path);
   return found;
 }
 

@@ -86,27 +86,27 @@ SamplerProfile SamplerProfile::parse(const std::string& spec) {
 
 at::Tensor profile_noise_rows(const SamplerProfile& p, std::uint64_t seed, const VocabShard& vocab,
                               std::int64_t first_row, std::int64_t n_rows) {
-  const std::int64_t vocab_size = vocab.full, vocab_begin = vocab.begin, n_cols = vocab.valid, padded_cols = vocab.size;
   FSSL_CHECK(p.gumbel_max(), ProfileError, "sampler profile '{}' is inverse-CDF: no Gumbel noise rows", p.spec);
-  at::Tensor out = at::ones({n_rows, padded_cols}, at::kFloat);
-  if (n_cols <= 0 || n_rows <= 0) return out;
-  at::Tensor cols = n_cols == padded_cols ? out : at::empty({n_rows, n_cols}, at::kFloat);
+  at::Tensor out = at::ones({n_rows, vocab.size}, at::kFloat);
+  if (vocab.valid <= 0 || n_rows <= 0) return out;
+  at::Tensor cols = vocab.valid == vocab.size ? out : at::empty({n_rows, vocab.valid}, at::kFloat);
   float* data = cols.data_ptr<float>();
   switch (p.kind) {
     case SamplerProfile::Kind::kFsslPhilox:
-      noise_rows_fssl_philox(seed, first_row, n_rows, vocab_begin, n_cols, data);
+      noise_rows_fssl_philox(seed, first_row, n_rows, vocab.begin, vocab.valid, data);
       break;
     case SamplerProfile::Kind::kVllmCuda:
-      noise_rows_vllm_cuda(seed, p.sm_count, p.max_threads_per_sm, vocab_size, first_row, n_rows, vocab_begin, n_cols,
-                           data);
+      noise_rows_vllm_cuda(seed, p.sm_count, p.max_threads_per_sm, vocab.full, first_row, n_rows, vocab.begin,
+                           vocab.valid, data);
       break;
     case SamplerProfile::Kind::kHfTorchCpu:
-      noise_rows_hf_torch_cpu(seed, p.batch_size, p.batch_row, vocab_size, first_row, n_rows, vocab_begin, n_cols, data);
+      noise_rows_hf_torch_cpu(seed, p.batch_size, p.batch_row, vocab.full, first_row, n_rows, vocab.begin, vocab.valid,
+                              data);
       break;
     case SamplerProfile::Kind::kLlamacppDist:
       break;
   }
-  if (n_cols != padded_cols) out.narrow(1, 0, n_cols).copy_(cols);
+  if (vocab.valid != vocab.size) out.narrow(1, 0, vocab.valid).copy_(cols);
   return out;
 }
 

@@ -14,10 +14,9 @@ namespace fssl {
 
 Columns dense_columns(const at::Tensor& logits, const at::Tensor& noise, const at::Tensor& gumbel,
                       const at::Tensor& claimed, const VocabShard& vocab) {
-  const std::int64_t vocab_begin = vocab.begin;
   const std::int64_t n = logits.size(0), vp = logits.size(1);
-  Columns cols{logits, noise, gumbel, (at::arange(vp, at::kLong) + vocab_begin).expand({n, vp}), {}, {}, {}, {}};
-  at::Tensor local_y = claimed - vocab_begin;
+  Columns cols{logits, noise, gumbel, (at::arange(vp, at::kLong) + vocab.begin).expand({n, vp}), {}, {}, {}, {}};
+  at::Tensor local_y = claimed - vocab.begin;
   cols.owned = (local_y >= 0).logical_and(local_y < vp);
   cols.local_y = local_y.clamp(0, vp - 1);
   return cols;
@@ -26,10 +25,9 @@ Columns dense_columns(const at::Tensor& logits, const at::Tensor& noise, const a
 Columns gather_columns(const at::Tensor& index, const at::Tensor& mark, const at::Tensor& logits,
                        const at::Tensor& noise, const at::Tensor& gumbel, const at::Tensor& claimed,
                        const VocabShard& vocab, Communicator& comm) {
-  const std::int64_t vocab_begin = vocab.begin;
   const std::int64_t n = logits.size(0), vp = logits.size(1);
-  FSSL_CHECK(vocab_begin + vp <= (1 << 24), ReplayError, "sparse scoring: vocabulary too large for float ids");
-  const at::Tensor local_y = claimed - vocab_begin;
+  FSSL_CHECK(vocab.begin + vp <= (1 << 24), ReplayError, "sparse scoring: vocabulary too large for float ids");
+  const at::Tensor local_y = claimed - vocab.begin;
   const at::Tensor y_here = (local_y >= 0).logical_and(local_y < vp);
   const at::Tensor y_col = local_y.clamp(0, vp - 1).unsqueeze(1);
   const at::Tensor pad_y = y_here.logical_not().logical_or(index.eq(y_col).any(1)).unsqueeze(1);  // [n, 1]
@@ -42,7 +40,7 @@ Columns gather_columns(const at::Tensor& index, const at::Tensor& mark, const at
   };
   const double neg_inf = -std::numeric_limits<double>::infinity();
   at::Tensor parts = at::stack({pad_last(pick(logits), neg_inf), pick(noise), has_gumbel ? pick(gumbel) : pick(noise),
-                                pad_last((here + vocab_begin).to(at::kFloat), -1.0), pad_last(pick(mark), neg_inf)},
+                                pad_last((here + vocab.begin).to(at::kFloat), -1.0), pad_last(pick(mark), neg_inf)},
                                0);                                     // [5, n, w + 1]; ids < 2^24 exact
   at::Tensor all = comm.all_gather(parts.unsqueeze(0).contiguous());   // [t, 5, n, w + 1]
   at::Tensor gathered = all.permute({1, 2, 0, 3}).reshape({5, n, -1});  // [5, n, t (w + 1)]

@@ -27,8 +27,8 @@ int run_audit(const MpiComm& world, const AuditOptions& o) {
     std::error_code ec;
     std::filesystem::create_directories(o.run_dir, ec);
     FSSL_CHECK(!ec, ConfigError, "audit: --out {}: cannot create the run directory: {}", o.run_dir, ec.message());
-    fmt::print("# fssl audit: archive {}, model {}, run directory {}\n{}", o.archive_dir.c_str(), o.model_dir.c_str(),
-               o.run_dir.c_str(), audit_rank_map(layout, hosts).c_str());
+    fmt::print("# fssl audit: archive {}, model {}, run directory {}\n{}", o.archive_dir, o.model_dir, o.run_dir,
+               audit_rank_map(layout, hosts));
     std::fflush(stdout);
     fingerprint = model_fingerprint(o.model_dir);
     length = fingerprint.size();

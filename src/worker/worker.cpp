@@ -95,8 +95,8 @@ void run_worker(const MpiComm& world, const MpiComm& group, const AuditOptions& 
   model_options.n_threads = o.n_threads > 0 ? o.n_threads : std::max(1, cores / std::max(1, world.local_size()));
   std::unique_ptr<Communicator> comm = comm_for_device(group, model_options.device);
   Model model = Model::load(o.model_dir, *comm, model_options);
-  FSSL_LOG_DEBUG("worker rank {}: model on {}, group of {}", world.rank(),
-                 device_describe(model_options.device).c_str(), group.world_size());
+  FSSL_LOG_DEBUG("worker rank {}: model on {}, group of {}", world.rank(), device_describe(model_options.device),
+                 group.world_size());
   run_worker_group(world, group, model, o, fingerprint);
 }
 
