@@ -94,7 +94,7 @@ TEST(SamplerGolden, VllmCudaTokensMatchGpuSampler) {
                                                  ",max_threads_per_sm=" + std::to_string(max_threads));
       const auto n = static_cast<std::int64_t>(c.tokens.size());
       const at::Tensor logits = hashed_logits(c.index, 0, n, c.vocab);
-      const at::Tensor noise = profile_noise_rows(profile, c.seed, VocabShard::whole(c.vocab), 0, n);
+      const at::Tensor noise = profile_noise_rows(profile, c.seed, 1, VocabShard::whole(c.vocab), 0, n).noise;
       const at::Tensor claimed = at::tensor(c.tokens, at::kLong);
       const ScoreBatch scores = score_gumbel_rows(logits, noise, claimed, c.params, VocabShard::whole(c.vocab),
                                                   ScoreConfig{}, *comm, ServerRule::kProbOverNoise);

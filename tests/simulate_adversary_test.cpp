@@ -77,6 +77,32 @@ TEST_F(Adversaries, TopkStegoIsFlaggedAtEveryWidth) {
   }
 }
 
+// The engine profiles' noise is the adversary's coin too: its admissible sets are the verifier's.
+TEST_F(Adversaries, AdmissibleStegoOnEngineProfilesStaysWithinTheBound) {
+  const ScoreConfig config;
+  const auto column = std::find(config.margin_grid.begin(), config.margin_grid.end(), config.margin_threshold) -
+                      config.margin_grid.begin();
+  for (const std::string profile : {"vllm-mrv2:noise=fp32-log1p", "vllm-mrv2:noise=fp64", "sglang:noise=murmur3"}) {
+    const std::string name = "adm-" + profile.substr(0, 6) + std::to_string(profile.size());
+    SimulateOptions s = options(name);
+    s.profile = profile;
+    if (profile.rfind("sglang", 0) == 0) s.params = SamplerParams{1.0f};
+    s.adversary = "admissible-stego";
+    s.messages = 4;
+    s.stego_margin = config.margin_threshold;
+    simulate(s, *comm_);
+    std::int64_t embedded = 0;
+    for (const ScoredMessage& m : score_all(name, config)) {
+      const auto bits = m.truth["bits"].get<std::int64_t>();
+      EXPECT_LE(static_cast<double>(bits), m.admissible_bits(column) + 1e-9)
+          << profile << " message " << m.record.message_id;
+      EXPECT_EQ(m.count_tier(TokenTier::kDangerous), 0) << profile;
+      embedded += bits;
+    }
+    EXPECT_GT(embedded, 0) << profile;
+  }
+}
+
 TEST_F(Adversaries, AdmissibleStegoStaysWithinTheBoundAndItsReceiverDecodesThePayload) {
   SimulateOptions s = options("admissible");
   s.adversary = "admissible-stego";

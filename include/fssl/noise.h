@@ -101,4 +101,50 @@ std::uint32_t triton_randint(std::uint64_t seed, std::uint64_t offset);
 float triton_uint_to_uniform_float(std::uint32_t x);
 float triton_rand(std::uint64_t seed, std::uint64_t offset);
 
+// tl_rand64 of vLLM's fp64 Gumbel path: words 0 (low) and 1 (high) of triton_randint4x(seed, offset)
+// as a uint64 r, float64(r) * 2^-64 (round to nearest), at least DBL_MIN: a float64 in (0, 1].
+double triton_rand64_open(std::uint64_t seed, std::uint64_t offset);
+
+// The GPU's float32 natural log and log1p as Triton kernels compute them: libdevice's __nv_logf and
+// __nv_log1pf (tl.log and libdevice.log1p lower to these, FTZ on; not to lg2.approx), reproduced
+// operation by operation, so bit for bit on every float32 input (tests/data/noise/
+// libdevice_log_golden.txt, from the libdevice bitcode itself run on the CPU).
+float libdevice_logf(float x);
+float libdevice_log1pf(float x);
+
+// vLLM Model Runner V2's Gumbel noise G (docs/sampler-spec.md §7), one variant per formula vLLM
+// shipped. Column i of the row sampled at position p (the 0-based position of the last input token:
+// P + j - 1 for output token j of a P-token prompt): s = triton_randint(seed, p), u from
+// Philox(s, i), and
+//   kFp64Eps20   G = RN32(-log(-log(u + 1e-20) + 1e-20)) in float64, u = tl.rand   (early V2)
+//   kFp32Log1e7  G = -logf(-logf(max(u, 1e-7)))                     (vllm#34854)
+//   kFp32LogTiny G = -logf(-logf(max(u, 2^-126)))                   (vllm#41775)
+//   kFp32Log1p   G = -logf(-log1pf(-max(u, 4.6566127342e-10)))      (vllm#45996)
+//   kFp64Rand64  G = -log(-log(triton_rand64_open(s, i))) in float64 (vllm#37798, --use-fp64-gumbel)
+// with logf/log1pf the libdevice functions above (bit-exact) and float64 log from the C library
+// (within 1 ulp of libdevice's __nv_log). Rows are float32 except kFp64Rand64 (float64 rows).
+// The server adds G to RN32(l / T) (in float64 for kFp64Rand64) and takes the first maximum.
+enum class VllmMrv2Noise { kFp64Eps20, kFp32Log1e7, kFp32LogTiny, kFp32Log1p, kFp64Rand64 };
+void noise_rows_vllm_mrv2(VllmMrv2Noise variant, std::uint64_t seed, std::int64_t first_position, std::int64_t n_rows,
+                          std::int64_t vocab_begin, std::int64_t n_cols, float* out);
+void noise_rows_vllm_mrv2_fp64(std::uint64_t seed, std::int64_t first_position, std::int64_t n_rows,
+                               std::int64_t vocab_begin, std::int64_t n_cols, double* out);
+
+// SGLang's seeded sampler (--enable-deterministic-inference, docs/sampler-spec.md §8): the hash of
+// (seed, position, column) is MurmurHash3_x86_32 (seed 0) of the words [seed lo, seed hi,
+// position lo, column]; sglang#25106's vector: (7847, 12345, 1208) -> 0xffffffff.
+std::uint32_t sglang_murmur_hash32(std::uint64_t seed, std::uint64_t position, std::uint32_t column);
+
+// G of one hash, in float64 as multinomial_with_seed computes it: u = hash / (2^32 - 1),
+// t = max(log u, -DBL_MAX), G = -log(-t); kMurmur3Capped also caps t at -2^-32 (sglang#33423), so
+// hash 0xffffffff gives 32 ln 2 instead of +inf.
+enum class SglangNoise { kMurmur3, kMurmur3Capped };
+double sglang_gumbel(SglangNoise variant, std::uint32_t hash);
+
+// Rows of G rounded to float32 (the uncapped +inf stored as 1e30, which still wins), column c = token vocab_begin + c,
+// row r at position first_position + r (the 0-based position of the last input token, P + j - 1 for output token j).
+// The server adds G to log pi in float64; fssl decides in float32 (spec §8, known limits).
+void noise_rows_sglang(SglangNoise variant, std::uint64_t seed, std::int64_t first_position, std::int64_t n_rows,
+                       std::int64_t vocab_begin, std::int64_t n_cols, float* out);
+
 }  // namespace fssl

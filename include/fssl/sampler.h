@@ -50,11 +50,13 @@ FilteredRows sampler_filter(const at::Tensor& logits, const SamplerParams& param
 enum class ServerRule {
   kProbOverNoise,      // argmax pi / E: vLLM V1, torch.multinomial (hf-torch-cpu)
   kMaxPerturbedLogit,  // argmax RN32(l + RN32(T G)), ties to the smallest id: fssl-philox
+  kScaledPlusGumbel,   // argmax RN32(s + G), s = RN32(l / T) the filtered scaled logit, ties to the smallest
+                       // id: vLLM Model Runner V2 (Triton), SGLang's seeded sampler
 };
 
 // The token a Gumbel-max server emits for each row, in float32 exactly as the server computes it
-// (the same code decides `exact` in scoring.h): filters as above, then argmax pi / E or argmax
-// l + T G by `rule`; greedy rows take argmax l. logits, noise: [n, Vp] shards (padding -inf in
+// (the same code decides `exact` in scoring.h): filters as above, then argmax pi / E, argmax
+// l + T G or argmax s + G by `rule`; greedy rows take argmax l. logits, noise: [n, Vp] shards (padding -inf in
 // logits, any positive noise); gumbel as in score_gumbel_rows (may be undefined). Returns [n] int64
 // global ids, the same on every rank. Collective.
 at::Tensor sample_gumbel_rows(const at::Tensor& logits, const at::Tensor& noise, const SamplerParams& params,

@@ -20,6 +20,9 @@ struct FusedNoiseSource {
     kExplicit,  // e (and g, or nullptr for -logf(E)) [n_rows, ld] float32 device arrays
     kVllmCuda,  // generated: profile vllm-cuda:sm_count=...,max_threads_per_sm=... for seed, rows
                 // first_row + r; G = -logf(E)
+    kVllmMrv2,  // generated: vllm-mrv2 noise `variant` (VllmMrv2Noise as int) for seed, row r at position
+                // first_position + r; E = expf(-G)
+    kSglang,    // generated: sglang noise `variant` (SglangNoise as int), positions as kVllmMrv2
   };
   Kind kind = Kind::kExplicit;
   const float* e = nullptr;
@@ -27,6 +30,8 @@ struct FusedNoiseSource {
   std::int64_t ld = 0;
   std::uint64_t seed = 0;
   std::int64_t sm_count = 0, max_threads_per_sm = 2048, first_row = 0;
+  int variant = 0;
+  std::int64_t first_position = 0;
 };
 
 // Scores rows r < n_rows of logits_device ([n_rows, ld] float32, the first `vocab` columns real)

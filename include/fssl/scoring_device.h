@@ -21,11 +21,12 @@ namespace fssl {
 bool fused_device_scoring_built();
 
 // logits: [n, V] float32 on a CUDA device, V the whole vocabulary; claimed: [n] int64 (any
-// device), rows first_row.. of the message whose noise `profile` and `seed` define. Gumbel-max
+// device), rows first_row.. of the message whose noise `profile`, `seed` and prompt length define
+// (profile_noise_rows). Gumbel-max
 // profiles only. Throws ConfigError in builds without CUDA, ReplayError for bad shapes, CommError
 // for CUDA failures.
 ScoreBatch score_gumbel_rows_device(const at::Tensor& logits, const at::Tensor& claimed, const SamplerProfile& profile,
-                                    std::uint64_t seed, std::int64_t first_row, const SamplerParams& params,
-                                    const ScoreConfig& config);
+                                    std::uint64_t seed, std::int64_t prompt_len, std::int64_t first_row,
+                                    const SamplerParams& params, const ScoreConfig& config);
 
 }  // namespace fssl

@@ -24,6 +24,7 @@ struct RowParams {
   float log_min_p = 0.0f;            // std::log(min_p) in float32, as sampler_filter compares
   bool min_p_last = false;
   bool max_perturbed_rule = false;   // fssl-philox: the server emits argmax z
+  bool scaled_plus_rule = false;     // vllm-mrv2, sglang: the server emits argmax RN(s + G)
   int n_thresholds = 0;              // ascending, <= kMaxThresholds
   float thresholds[kMaxThresholds] = {};
   FSSL_ROW_PARAMS_HD bool greedy() const { return temperature < 1e-5f; }

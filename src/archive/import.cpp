@@ -1,6 +1,4 @@
 // JSONL import (archive_import.h): parse and check each line, append its records, count bad lines.
-#include "fssl/archive_import.h"
-
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -8,6 +6,10 @@
 #include <istream>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <set>
+
+#include "fssl/archive_import.h"
+#include "fssl/engine_profile.h"
 
 namespace fssl {
 namespace {
@@ -35,6 +37,18 @@ std::int64_t as_i64(const json& v, const char* key) {
     return v.get<std::int64_t>();
   }
   bad("wrong type", fmt::format("'{}' must be a 64-bit integer, got {}", key, v.dump()));
+}
+
+// Seeds: Model Runner V2 and SGLang take int64 seeds (vLLM draws unseeded requests' seeds from the
+// whole int64 range) and their kernels reinterpret them as uint64, so there a negative seed is its
+// two's complement. Elsewhere a negative seed is refused: torch's manual_seed maps -s to 2^64 - 1 - s,
+// llama.cpp's seeds are 32-bit.
+std::uint64_t as_seed(const json& v, const char* key, const std::string& profile) {
+  const bool signed_seed = profile.rfind("vllm-mrv2", 0) == 0 || profile.rfind("sglang", 0) == 0;
+  if (signed_seed && v.is_number_integer() && !v.is_number_unsigned()) {
+    return static_cast<std::uint64_t>(v.get<std::int64_t>());
+  }
+  return as_u64(v, key);
 }
 
 float as_float(const json& v, const char* key) {
@@ -98,6 +112,44 @@ SamplerSettings sampler_of(const json& line, const SamplerSettings& defaults) {
   return s;
 }
 
+// The line's `engine` object (docs/archive-format.md §5): every key known, else the line is bad.
+EngineIdentity engine_of(const json& j) {
+  if (!j.is_object()) bad("wrong type", "'engine' must be an object");
+  static const std::set<std::string> known = {"name",        "version",  "model_runner",
+                                              "fp64_gumbel", "sm_count", "max_threads_per_sm"};
+  for (const auto& item : j.items()) {
+    if (known.count(item.key()) == 0) bad("invalid engine", fmt::format("unknown key 'engine.{}'", item.key()));
+  }
+  EngineIdentity e;
+  e.name = as_string(field(j, "name"), "engine.name");
+  e.version = as_string(field(j, "version"), "engine.version");
+  if (j.contains("model_runner")) e.model_runner = as_string(j["model_runner"], "engine.model_runner");
+  if (j.contains("fp64_gumbel")) {
+    if (!j["fp64_gumbel"].is_boolean()) bad("wrong type", "'engine.fp64_gumbel' must be true or false");
+    e.fp64_gumbel = j["fp64_gumbel"].get<bool>();
+  }
+  if (j.contains("sm_count")) e.sm_count = as_i64(j["sm_count"], "engine.sm_count");
+  if (j.contains("max_threads_per_sm")) {
+    e.max_threads_per_sm = as_i64(j["max_threads_per_sm"], "engine.max_threads_per_sm");
+  }
+  return e;
+}
+
+// An explicit sampler.profile wins over the engine; the engine wins over --profile.
+void apply_engine(const json& line, SamplerSettings* s) {
+  auto it = line.find("engine");
+  if (it == line.end() || it->is_null()) return;
+  const EngineIdentity engine = engine_of(*it);
+  std::string spec;
+  try {
+    spec = engine_profile(engine);
+  } catch (const EngineError& e) {
+    bad("invalid engine", e.what());
+  }
+  auto sampler = line.find("sampler");
+  if (sampler == line.end() || !sampler->is_object() || !sampler->contains("profile")) s->profile = spec;
+}
+
 }  // namespace
 
 bool parse_rfc3339_us(const std::string& text, std::int64_t* out) {
@@ -154,6 +206,7 @@ std::vector<LogRecord> import_parse_line(const std::string& line, const ImportDe
   base.prompt = token_ids(field(j, "prompt_token_ids"), "prompt_token_ids");
   base.timestamp_us = timestamp_of(j, d.timestamp_us);
   base.sampler = sampler_of(j, d.sampler);
+  apply_engine(j, &base.sampler);
   base.model = {j.contains("model") ? as_string(j["model"], "model") : d.model,
                 j.contains("model_fingerprint") ? as_string(j["model_fingerprint"], "model_fingerprint")
                                                 : d.model_fingerprint,
@@ -172,7 +225,7 @@ std::vector<LogRecord> import_parse_line(const std::string& line, const ImportDe
       outputs.push_back(token_ids(field(outs[k], "token_ids"), "outputs[].token_ids"));
     }
     if (j.contains("seed")) {
-      seed = as_u64(j["seed"], "seed");
+      seed = as_seed(j["seed"], "seed", base.sampler.profile);
     } else if (d.seed) {
       seed = *d.seed;
     } else {
@@ -180,7 +233,7 @@ std::vector<LogRecord> import_parse_line(const std::string& line, const ImportDe
     }
   } else {
     outputs.push_back(token_ids(field(j, "output_token_ids"), "output_token_ids"));
-    seed = as_u64(field(j, "seed"), "seed");
+    seed = as_seed(field(j, "seed"), "seed", base.sampler.profile);
   }
   std::vector<LogRecord> records;
   for (std::size_t k = 0; k < outputs.size(); ++k) {

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "fssl/bench.h"
+#include "fssl/sampler_profile.h"
 #include "fssl/scoring.h"
 
 namespace fssl {
@@ -41,6 +42,42 @@ void score_one_token_naive(const at::Tensor& l, const at::Tensor& e, std::int64_
 }
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// What a replay pays per profile on the CPU: regenerating the message's noise rows
+// (profile_noise_rows) and scoring them under the profile's server rule, side by side in one run.
+void bench_profiles(const ScoreBenchOptions& o, std::int64_t vocab, const at::Tensor& logits, const at::Tensor& claimed,
+                    const SamplerParams& params, Communicator& comm) {
+  const ScoreConfig config;
+  for (const char* spec : {"vllm-cuda:sm_count=132", "fssl-philox", "vllm-mrv2:noise=fp32-log1p",
+                           "vllm-mrv2:noise=fp64", "sglang:noise=murmur3"}) {
+    const SamplerProfile profile = SamplerProfile::parse(spec);
+    double noise_s = 0.0, total_s = 1e30;
+    for (int repeat = 0; repeat < 2; ++repeat) {
+      double noise_part = 0.0;
+      const auto start = Clock::now();
+      for (std::int64_t row = 0; row < o.n_tokens; row += o.rows_per_call) {
+        const std::int64_t n = std::min(o.rows_per_call, o.n_tokens - row);
+        const auto t0 = Clock::now();
+        const ProfileNoise noise = profile_noise_rows(profile, 7, 100, VocabShard::whole(vocab), row, n);
+        noise_part += seconds_since(t0);
+        score_gumbel_rows(logits.narrow(0, row, n), noise.noise, claimed.narrow(0, row, n), params,
+                          VocabShard::whole(vocab), config, comm, profile.server_rule(), noise.decision(params));
+      }
+      const double total = seconds_since(start);
+      if (total < total_s) {
+        total_s = total;
+        noise_s = noise_part;
+      }
+    }
+    const double rate = static_cast<double>(o.n_tokens) / total_s;
+    if (o.json) {
+      fmt::print("{{\"vocab_size\": {}, \"profile\": \"{}\", \"tokens_per_s\": {:.1f}, \"noise_share\": {:.3f}}}\n",
+                 vocab, spec, rate, noise_s / total_s);
+    } else {
+      fmt::print("  {:8} {:28} {:16.1f} {:13.0f}%\n", vocab, spec, rate, 100.0 * noise_s / total_s);
+    }
+  }
+}
 
 }  // namespace
 
@@ -93,6 +130,18 @@ void bench_score(const ScoreBenchOptions& o) {
       fmt::print("  {:8} {:8} {:16.1f} {:16.1f} {:9.1f}x\n", vocab, threads, fssl_rate, naive_rate,
                  fssl_rate / naive_rate);
     }
+  }
+  // Per profile, at the first thread count: noise regeneration plus scoring.
+  at::set_num_threads(o.threads.front());
+  if (!o.json) {
+    fmt::print("# per profile ({} thread(s)): noise rows + scoring\n", o.threads.front());
+    fmt::print("# {:>8} {:28} {:>16} {:>14}\n", "V", "profile", "tok/s", "noise share");
+  }
+  for (std::int64_t vocab : o.vocab_sizes) {
+    at::manual_seed(static_cast<std::uint64_t>(o.seed));
+    const at::Tensor logits = at::randn({o.n_tokens, vocab}) * 3.0;
+    const at::Tensor claimed = at::randint(vocab, {o.n_tokens}, at::kLong);
+    bench_profiles(o, vocab, logits, claimed, params, *comm);
   }
 }
 

@@ -42,6 +42,7 @@ std::string check_record(const Model& model, const LogRecord& r, SamplerProfile*
     return fmt::format("seed {} does not fit llama.cpp's 32-bit sampler seed: the logged seed cannot be the one used",
                        r.seed);
   }
+  if (std::string problem = profile_settings_problem(profile, r.sampler); !problem.empty()) return problem;
   const std::int64_t vocab = model.config().vocab_size;
   if (static_cast<std::int64_t>(r.model.vocab_size) != vocab) {
     return fmt::format("logged logits width {} differs from the model's vocab size {}: noise rows would not match",
@@ -80,16 +81,18 @@ MessageScores score_message(Model& model, const LogRecord& r, const SamplerProfi
   for (std::int64_t first = 0; first < n_output; first += kLogitRowsPerChunk) {
     const std::int64_t n = std::min(kLogitRowsPerChunk, n_output - first);
     if (on_device) {
-      parts.push_back(score_gumbel_rows_device(model.logits_shard(hidden.narrow(0, first, n)), claimed.narrow(0, first, n),
-                                               profile, r.seed, first, params, config));
+      parts.push_back(score_gumbel_rows_device(model.logits_shard(hidden.narrow(0, first, n)),
+                                               claimed.narrow(0, first, n), profile, r.seed,
+                                               static_cast<std::int64_t>(r.prompt.size()), first, params, config));
       continue;
     }
     at::Tensor logits = logits_for_scoring(model, hidden.narrow(0, first, n));
-    at::Tensor noise =
-        params.greedy() ? at::ones_like(logits) : profile_noise_rows(profile, r.seed, model.vocab_shard(), first, n);
-    parts.push_back(score_gumbel_rows(logits, noise, claimed.narrow(0, first, n), params, model.vocab_shard(), config,
-                                      model.communicator(), profile.server_rule(),
-                                      profile_decision_gumbel(profile, noise, params)));
+    const ProfileNoise noise = params.greedy()
+                                   ? ProfileNoise{at::ones_like(logits), at::Tensor()}
+                                   : profile_noise_rows(profile, r.seed, static_cast<std::int64_t>(r.prompt.size()),
+                                                        model.vocab_shard(), first, n);
+    parts.push_back(score_gumbel_rows(logits, noise.noise, claimed.narrow(0, first, n), params, model.vocab_shard(),
+                                      config, model.communicator(), profile.server_rule(), noise.decision(params)));
   }
   return score_batch_cat(parts);
 }

@@ -30,7 +30,14 @@ GumbelDecision gumbel_decision(const at::Tensor& logits, const at::Tensor& noise
   // The server's rule in float32: argmax pi / E over the kept set (greedy: argmax l).
   d.pi = (d.filtered.scaled - d.filtered.log_norm.unsqueeze(1)).exp();
   d.ratio = greedy ? logits : (d.pi / noise).masked_fill(dropped, kNegInf);
-  d.choice = rule == ServerRule::kMaxPerturbedLogit && !greedy ? d.winner : global_argmax(d.ratio, ids, comm).second;
+  if (rule == ServerRule::kMaxPerturbedLogit && !greedy) {
+    d.choice = d.winner;
+  } else if (rule == ServerRule::kScaledPlusGumbel && !greedy) {
+    // s + G with s = l / T already -inf outside the kept set.
+    d.choice = global_argmax(d.filtered.scaled + d.g, ids, comm).second;
+  } else {
+    d.choice = global_argmax(d.ratio, ids, comm).second;
+  }
   return d;
 }
 

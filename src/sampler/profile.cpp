@@ -25,6 +25,30 @@ std::int64_t integer_param(const std::map<std::string, std::string>& params, con
   return std::stoll(it->second);
 }
 
+template <typename Enum>
+Enum named_param(const std::map<std::string, std::string>& params, const std::string& key,
+                 const std::vector<std::pair<const char*, Enum>>& names, const std::string& spec) {
+  std::string known;
+  for (const auto& [name, value] : names) known += (known.empty() ? "" : ", ") + std::string(name);
+  auto it = params.find(key);
+  FSSL_CHECK(it != params.end(), ProfileError, "sampler profile '{}': {}= is required ({})", spec, key, known);
+  for (const auto& [name, value] : names) {
+    if (it->second == name) return value;
+  }
+  FSSL_THROW(ProfileError, "sampler profile '{}': {}={} is unknown ({})", spec, key, it->second, known);
+}
+
+const std::vector<std::pair<const char*, VllmMrv2Noise>> kMrv2Noises = {{"fp64-eps20", VllmMrv2Noise::kFp64Eps20},
+                                                                        {"fp32-log-1e-7", VllmMrv2Noise::kFp32Log1e7},
+                                                                        {"fp32-log-tiny", VllmMrv2Noise::kFp32LogTiny},
+                                                                        {"fp32-log1p", VllmMrv2Noise::kFp32Log1p},
+                                                                        {"fp64", VllmMrv2Noise::kFp64Rand64}};
+const std::vector<std::pair<const char*, SglangNoise>> kSglangNoises = {
+    {"murmur3", SglangNoise::kMurmur3}, {"murmur3-capped", SglangNoise::kMurmur3Capped}};
+
+// E = exp(-G) of engine G rows, the Exp(1) view scoring ranks pi / E with; kept > 0 where G is huge.
+at::Tensor exp_of_negated(const at::Tensor& g) { return g.neg().exp().clamp_min(1e-30f); }
+
 }  // namespace
 
 SamplerProfile SamplerProfile::parse(const std::string& spec) {
@@ -73,9 +97,19 @@ SamplerProfile SamplerProfile::parse(const std::string& spec) {
     allowed = {"single_draw", "backend"};
     p.single_draw = integer_param(params, "single_draw", 0, spec);
     p.backend = integer_param(params, "backend", 0, spec);
+  } else if (name == "vllm-mrv2") {
+    p.kind = Kind::kVllmMrv2;
+    allowed = {"noise"};
+    p.mrv2_noise = named_param(params, "noise", kMrv2Noises, spec);
+  } else if (name == "sglang") {
+    p.kind = Kind::kSglang;
+    allowed = {"noise"};
+    p.sglang_noise = named_param(params, "noise", kSglangNoises, spec);
   } else {
-    FSSL_THROW(ProfileError, "sampler profile '{}': unknown profile '{}' (fssl-philox, vllm-cuda, hf-torch-cpu, "
-                             "llamacpp-dist)", spec, name);
+    FSSL_THROW(ProfileError,
+               "sampler profile '{}': unknown profile '{}' (fssl-philox, vllm-cuda, vllm-mrv2, sglang, "
+               "hf-torch-cpu, llamacpp-dist)",
+               spec, name);
   }
   for (const auto& [key, value] : params) {
     FSSL_CHECK(allowed.count(key) > 0, ProfileError, "sampler profile '{}': unknown parameter '{}' for {}", spec, key,
@@ -84,34 +118,70 @@ SamplerProfile SamplerProfile::parse(const std::string& spec) {
   return p;
 }
 
-at::Tensor profile_noise_rows(const SamplerProfile& p, std::uint64_t seed, const VocabShard& vocab,
-                              std::int64_t first_row, std::int64_t n_rows) {
+ProfileNoise profile_noise_rows(const SamplerProfile& p, std::uint64_t seed, std::int64_t prompt_len,
+                                const VocabShard& vocab, std::int64_t first_row, std::int64_t n_rows) {
   FSSL_CHECK(p.gumbel_max(), ProfileError, "sampler profile '{}' is inverse-CDF: no Gumbel noise rows", p.spec);
-  at::Tensor out = at::ones({n_rows, vocab.size}, at::kFloat);
-  if (vocab.valid <= 0 || n_rows <= 0) return out;
-  at::Tensor cols = vocab.valid == vocab.size ? out : at::empty({n_rows, vocab.valid}, at::kFloat);
-  float* data = cols.data_ptr<float>();
-  switch (p.kind) {
-    case SamplerProfile::Kind::kFsslPhilox:
-      noise_rows_fssl_philox(seed, first_row, n_rows, vocab.begin, vocab.valid, data);
-      break;
-    case SamplerProfile::Kind::kVllmCuda:
-      noise_rows_vllm_cuda(seed, p.sm_count, p.max_threads_per_sm, vocab.full, first_row, n_rows, vocab.begin,
-                           vocab.valid, data);
-      break;
-    case SamplerProfile::Kind::kHfTorchCpu:
-      noise_rows_hf_torch_cpu(seed, p.batch_size, p.batch_row, vocab.full, first_row, n_rows, vocab.begin, vocab.valid,
-                              data);
-      break;
-    case SamplerProfile::Kind::kLlamacppDist:
-      break;
+  FSSL_CHECK(!p.positional() || prompt_len >= 1, ProfileError,
+             "sampler profile '{}' keys noise by position: the message needs a prompt", p.spec);
+  ProfileNoise rows;
+  const bool engine_g = p.positional();
+  at::Tensor& out = engine_g ? rows.gumbel : rows.noise;
+  out = engine_g ? at::zeros({n_rows, vocab.size}, at::kFloat) : at::ones({n_rows, vocab.size}, at::kFloat);
+  if (vocab.valid > 0 && n_rows > 0) {
+    at::Tensor cols = vocab.valid == vocab.size ? out : at::empty({n_rows, vocab.valid}, at::kFloat);
+    float* data = cols.data_ptr<float>();
+    const std::int64_t position = prompt_len - 1 + first_row;  // of the token whose logits row first_row samples
+    switch (p.kind) {
+      case SamplerProfile::Kind::kFsslPhilox:
+        noise_rows_fssl_philox(seed, first_row, n_rows, vocab.begin, vocab.valid, data);
+        break;
+      case SamplerProfile::Kind::kVllmCuda:
+        noise_rows_vllm_cuda(seed, p.sm_count, p.max_threads_per_sm, vocab.full, first_row, n_rows, vocab.begin,
+                             vocab.valid, data);
+        break;
+      case SamplerProfile::Kind::kHfTorchCpu:
+        noise_rows_hf_torch_cpu(seed, p.batch_size, p.batch_row, vocab.full, first_row, n_rows, vocab.begin,
+                                vocab.valid, data);
+        break;
+      case SamplerProfile::Kind::kVllmMrv2:
+        if (p.mrv2_noise == VllmMrv2Noise::kFp64Rand64) {
+          // The server adds float64 G to the widened logits; fssl decides on RN32(G) (spec §7, limits).
+          at::Tensor g64 = at::empty({n_rows, vocab.valid}, at::kDouble);
+          noise_rows_vllm_mrv2_fp64(seed, position, n_rows, vocab.begin, vocab.valid, g64.data_ptr<double>());
+          cols.copy_(g64);
+        } else {
+          noise_rows_vllm_mrv2(p.mrv2_noise, seed, position, n_rows, vocab.begin, vocab.valid, data);
+        }
+        break;
+      case SamplerProfile::Kind::kSglang:
+        noise_rows_sglang(p.sglang_noise, seed, position, n_rows, vocab.begin, vocab.valid, data);
+        break;
+      case SamplerProfile::Kind::kLlamacppDist:
+        break;
+    }
+    if (vocab.valid != vocab.size) out.narrow(1, 0, vocab.valid).copy_(cols);
   }
-  if (vocab.valid != vocab.size) out.narrow(1, 0, vocab.valid).copy_(cols);
-  return out;
+  if (engine_g) {
+    rows.noise = exp_of_negated(rows.gumbel);
+  } else if (p.kind == SamplerProfile::Kind::kFsslPhilox) {
+    rows.gumbel = fssl_philox_gumbel_rows(rows.noise);
+  }
+  return rows;
 }
 
-at::Tensor profile_gumbel_rows(const SamplerProfile& p, const at::Tensor& noise) {
-  if (p.kind != SamplerProfile::Kind::kFsslPhilox) return noise.log().neg();
+ProfileNoise profile_noise_cat(const std::vector<ProfileNoise>& parts) {
+  FSSL_CHECK(!parts.empty(), ProfileError, "profile_noise_cat: no rows");
+  if (parts.size() == 1) return parts.front();
+  std::vector<at::Tensor> e, g;
+  for (const ProfileNoise& part : parts) {
+    e.push_back(part.noise);
+    if (part.gumbel.defined()) g.push_back(part.gumbel);
+  }
+  FSSL_CHECK(g.empty() || g.size() == e.size(), ProfileError, "profile_noise_cat: parts of different profiles");
+  return {at::cat(e), g.empty() ? at::Tensor() : at::cat(g)};
+}
+
+at::Tensor fssl_philox_gumbel_rows(const at::Tensor& noise) {
   at::Tensor e = noise.contiguous();
   at::Tensor g = at::empty_like(e);
   const float* in = e.data_ptr<float>();
@@ -120,9 +190,14 @@ at::Tensor profile_gumbel_rows(const SamplerProfile& p, const at::Tensor& noise)
   return g;
 }
 
-at::Tensor profile_decision_gumbel(const SamplerProfile& p, const at::Tensor& noise, const SamplerParams& params) {
-  return p.server_rule() == ServerRule::kMaxPerturbedLogit && !params.greedy() ? profile_gumbel_rows(p, noise)
-                                                                               : at::Tensor();
+std::string profile_settings_problem(const SamplerProfile& p, const SamplerSettings& settings) {
+  if (p.kind != SamplerProfile::Kind::kSglang || settings.temperature < 1e-5f) return "";
+  if (settings.min_p > 0.0f)
+    return "sglang refuses min_p with a sampling seed: the message cannot come from its seeded sampler";
+  if ((settings.top_k > 0 && settings.top_k < (1 << 30)) || settings.top_p < 1.0f) {
+    return "sglang's seeded top-k / top-p path keys the noise by sort rank, which fssl does not reproduce yet";
+  }
+  return "";
 }
 
 SamplerParams profile_params(const SamplerProfile& profile, const SamplerSettings& settings) {

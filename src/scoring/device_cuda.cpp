@@ -20,24 +20,28 @@ namespace {
 // The Exp(1) rows the CPU path needs for the rows the kernel handed back: from the device for
 // vllm-cuda (the CPU generator models the device's logarithm only to 2e-4), else from fssl's CPU
 // generators.
-at::Tensor fallback_noise(const SamplerProfile& profile, std::uint64_t seed, std::int64_t vocab, std::int64_t row,
-                          const at::Tensor& logits) {
+ProfileNoise fallback_noise(const SamplerProfile& profile, std::uint64_t seed, std::int64_t prompt_len,
+                            std::int64_t vocab, std::int64_t row, const at::Tensor& logits) {
   if (profile.kind != SamplerProfile::Kind::kVllmCuda) {
-    return profile_noise_rows(profile, seed, VocabShard::whole(vocab), row, 1);
+    return profile_noise_rows(profile, seed, prompt_len, VocabShard::whole(vocab), row, 1);
   }
   at::Tensor rows = at::empty({1, vocab}, logits.options());
   FSSL_CUDA_CHECK(noise_rows_vllm_cuda_device(seed, profile.sm_count, profile.max_threads_per_sm, vocab, row, 1, 0,
                                               vocab, rows.data_ptr<float>(), nullptr));
-  return rows.cpu();
+  return {rows.cpu(), at::Tensor()};
 }
 
 }  // namespace
 
+// The kernel takes the variants as ints in declaration order (noise/engine_device.cuh).
+static_assert(static_cast<int>(VllmMrv2Noise::kFp32Log1p) == 3 && static_cast<int>(VllmMrv2Noise::kFp64Rand64) == 4 &&
+              static_cast<int>(SglangNoise::kMurmur3Capped) == 1);
+
 bool fused_device_scoring_built() { return true; }
 
 ScoreBatch score_gumbel_rows_device(const at::Tensor& logits_in, const at::Tensor& claimed_in,
-                                    const SamplerProfile& profile, std::uint64_t seed, std::int64_t first_row,
-                                    const SamplerParams& params, const ScoreConfig& config) {
+                                    const SamplerProfile& profile, std::uint64_t seed, std::int64_t prompt_len,
+                                    std::int64_t first_row, const SamplerParams& params, const ScoreConfig& config) {
   FSSL_CHECK(logits_in.is_cuda() && logits_in.dim() == 2 && logits_in.scalar_type() == at::kFloat, ReplayError,
              "GPU scoring takes [rows, vocab] float32 logits on a CUDA device");
   FSSL_CHECK(profile.gumbel_max(), ReplayError, "GPU scoring: profile {} is not a Gumbel-max sampler", profile.spec);
@@ -56,10 +60,17 @@ ScoreBatch score_gumbel_rows_device(const at::Tensor& logits_in, const at::Tenso
     source.sm_count = profile.sm_count;
     source.max_threads_per_sm = profile.max_threads_per_sm;
     source.first_row = first_row;
+  } else if (profile.positional()) {
+    // Counter-based engine noise: generated per column inside the kernel, nothing uploaded.
+    const bool sglang = profile.kind == SamplerProfile::Kind::kSglang;
+    source.kind = sglang ? FusedNoiseSource::Kind::kSglang : FusedNoiseSource::Kind::kVllmMrv2;
+    source.variant = sglang ? static_cast<int>(profile.sglang_noise) : static_cast<int>(profile.mrv2_noise);
+    source.seed = seed;
+    source.first_position = prompt_len - 1 + first_row;
   } else {
-    const at::Tensor e = profile_noise_rows(profile, seed, VocabShard::whole(V), first_row, n);
-    const at::Tensor g = profile_decision_gumbel(profile, e, params);
-    e_device = e.to(logits.device());
+    const ProfileNoise rows_noise = profile_noise_rows(profile, seed, prompt_len, VocabShard::whole(V), first_row, n);
+    const at::Tensor g = rows_noise.decision(params);
+    e_device = rows_noise.noise.to(logits.device());
     source.e = e_device.data_ptr<float>();
     source.ld = V;
     if (g.defined()) {
@@ -82,10 +93,9 @@ ScoreBatch score_gumbel_rows_device(const at::Tensor& logits_in, const at::Tenso
   const at::Tensor claimed_cpu = claimed_in.to(at::kCPU, at::kLong).contiguous();
   auto local = comm_local();
   return fused::score_batch_with_fallback(std::move(rows), claimed_cpu, config, V, [&](std::int64_t r) {
-    const at::Tensor noise = fallback_noise(profile, seed, V, first_row + r, logits);
-    return score_gumbel_rows(logits.narrow(0, r, 1).cpu(), noise, claimed_cpu.narrow(0, r, 1), params,
-                             VocabShard::whole(V), config, *local, rule,
-                             profile_decision_gumbel(profile, noise, params));
+    const ProfileNoise noise = fallback_noise(profile, seed, prompt_len, V, first_row + r, logits);
+    return score_gumbel_rows(logits.narrow(0, r, 1).cpu(), noise.noise, claimed_cpu.narrow(0, r, 1), params,
+                             VocabShard::whole(V), config, *local, rule, noise.decision(params));
   });
 }
 

@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "fssl/scoring_cuda.h"
+#include "noise/engine_device.cuh"
 #include "noise/vllm_device.cuh"
 #include "scoring/fused_row.h"
 
@@ -157,6 +158,21 @@ struct VllmNoise {
   __device__ float g_from(std::int64_t, float e) const { return -logf(e); }
 };
 
+// vllm-mrv2 / sglang: G generated per column (engine_device.cuh), E = exp(-G) for the pi / E ranks,
+// kept positive where G is huge (as profile_noise_rows does on the CPU).
+struct EngineNoise {
+  bool sglang;
+  int variant;
+  std::uint64_t seed, position;
+  std::uint32_t row_seed;  // vllm-mrv2: triton_randint(seed, position)
+  __device__ float g(std::int64_t i) const {
+    return sglang ? sglang_gumbel_device(variant, seed, position, static_cast<std::uint32_t>(i))
+                  : vllm_mrv2_gumbel_device(variant, row_seed, static_cast<std::uint64_t>(i));
+  }
+  __device__ float e(std::int64_t i) const { return fmaxf(expf(-g(i)), 1e-30f); }
+  __device__ float g_from(std::int64_t i, float) const { return g(i); }
+};
+
 struct Launch {
   const float* logits;
   std::int64_t ld, vocab;
@@ -179,6 +195,12 @@ __global__ void __launch_bounds__(kThreads) score_rows_kernel(const Launch a) {
     const VllmNoise noise{a.noise.seed, a.layout.stride, a.layout.blocks_per_row,
                           static_cast<std::uint64_t>(a.noise.first_row + r)};
     result = fused::score_row(block, a.logits + r * a.ld, a.vocab, y, noise, a.params);
+  } else if (a.noise.kind == FusedNoiseSource::Kind::kVllmMrv2 || a.noise.kind == FusedNoiseSource::Kind::kSglang) {
+    const bool sglang = a.noise.kind == FusedNoiseSource::Kind::kSglang;
+    const auto position = static_cast<std::uint64_t>(a.noise.first_position + r);
+    const std::uint32_t row_seed = sglang ? 0u : triton_randint4x_device(a.noise.seed, position)[0];
+    const EngineNoise noise{sglang, a.noise.variant, a.noise.seed, position, row_seed};
+    result = fused::score_row(block, a.logits + r * a.ld, a.vocab, y, noise, a.params);
   } else {
     const ExplicitNoise noise{a.noise.e + r * a.noise.ld, a.noise.g != nullptr ? a.noise.g + r * a.noise.ld : nullptr};
     result = fused::score_row(block, a.logits + r * a.ld, a.vocab, y, noise, a.params);
@@ -199,10 +221,13 @@ cudaError_t score_rows_cuda(const float* logits_device, std::int64_t ld, std::in
                             const std::int64_t* claimed_device, const FusedNoiseSource& noise,
                             const fused::RowParams& params, fused::RowResult* results_device, cudaStream_t stream) {
   const bool vllm = noise.kind == FusedNoiseSource::Kind::kVllmCuda;
+  const bool engine = noise.kind == FusedNoiseSource::Kind::kVllmMrv2 || noise.kind == FusedNoiseSource::Kind::kSglang;
   if (n_rows < 0 || n_rows > 0x7fffffff || vocab < 1 || ld < vocab || params.n_thresholds < 1 ||
-      params.n_thresholds > fused::kMaxThresholds || (n_rows > 0 && (!logits_device || !claimed_device || !results_device)) ||
+      params.n_thresholds > fused::kMaxThresholds ||
+      (n_rows > 0 && (!logits_device || !claimed_device || !results_device)) ||
       (vllm && (noise.sm_count < 1 || noise.max_threads_per_sm < 256 || noise.first_row < 0)) ||
-      (!vllm && n_rows > 0 && (noise.e == nullptr || noise.ld < vocab))) {
+      (engine && (noise.first_position < 0 || noise.variant < 0 || noise.variant > 4)) ||
+      (!vllm && !engine && n_rows > 0 && (noise.e == nullptr || noise.ld < vocab))) {
     return cudaErrorInvalidValue;
   }
   if (n_rows == 0) return cudaSuccess;

@@ -89,6 +89,7 @@ RowParams row_params(const SamplerParams& params, ServerRule rule, const std::ve
   p.log_min_p = params.min_p > 0.0f ? std::log(params.min_p) : 0.0f;
   p.min_p_last = params.min_p_last;
   p.max_perturbed_rule = rule == ServerRule::kMaxPerturbedLogit;
+  p.scaled_plus_rule = rule == ServerRule::kScaledPlusGumbel;
   p.n_thresholds = static_cast<int>(ascending.size());
   for (std::size_t k = 0; k < ascending.size(); ++k) p.thresholds[k] = static_cast<float>(ascending[k]);
   return p;

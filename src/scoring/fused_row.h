@@ -180,40 +180,49 @@ FSSL_ROW RowResult score_row(Block& b, const float* l, std::int64_t V, std::int6
   }
   // z and pi / E of column i (s its survivor value): one noise draw for both. Filtered columns
   // are -inf in both; greedy rows use the raw logits.
+  // sg = RN(s + G) is what vllm-mrv2 servers maximise (the scaled logit plus the noise).
   struct Perturbed {
-    float z, ratio;
+    float z, ratio, sg;
   };
   auto perturbed = [&](std::int64_t i, float s) {
-    if (greedy) return Perturbed{l[i], l[i]};
-    if (s == -kInf) return Perturbed{-kInf, -kInf};
+    if (greedy) return Perturbed{l[i], l[i], l[i]};
+    if (s == -kInf) return Perturbed{-kInf, -kInf, -kInf};
     const float e = noise.e(i);
-    return Perturbed{add_rn(l[i], mul_rn(T, noise.g_from(i, e))), div_rn(expf(sub_rn(s, norm)), e)};
+    const float g = noise.g_from(i, e);
+    return Perturbed{add_rn(l[i], mul_rn(T, g)), div_rn(expf(sub_rn(s, norm)), e), add_rn(s, g)};
   };
   auto z_any = [&](std::int64_t i) {  // z' = l + T G of any column, filtered ones too (greedy: l)
     return greedy ? l[i] : add_rn(l[i], mul_rn(T, noise.g(i)));
   };
   // The kept-set boundary l_b and the largest filtered logit l_d come with the winners.
   struct Decision {
-    ArgMax z, ratio;
+    ArgMax z, ratio, sg;
     float lb, ld;
   };
   const Decision d = b.reduce(
       [&](int t) {
-        Decision acc{{-kInf, V}, {-kInf, V}, kInf, -kInf};
+        Decision acc{{-kInf, V}, {-kInf, V}, {-kInf, V}, kInf, -kInf};
         for (std::int64_t i = t; i < V; i += b.threads()) {
           const float s = f.survivor(i);
           const Perturbed zr = perturbed(i, s);
           acc.z = argmax_combine(acc.z, ArgMax{zr.z, i});
           acc.ratio = argmax_combine(acc.ratio, ArgMax{zr.ratio, i});
-          if (s != -kInf) acc.lb = fminf(acc.lb, l[i]);
-          else if (l[i] != -kInf) acc.ld = fmaxf(acc.ld, l[i]);
+          acc.sg = argmax_combine(acc.sg, ArgMax{zr.sg, i});
+          if (s != -kInf)
+            acc.lb = fminf(acc.lb, l[i]);
+          else if (l[i] != -kInf)
+            acc.ld = fmaxf(acc.ld, l[i]);
         }
         return acc;
       },
       [](Decision x, Decision w) {
-        return Decision{argmax_combine(x.z, w.z), argmax_combine(x.ratio, w.ratio), fminf(x.lb, w.lb), fmaxf(x.ld, w.ld)};
+        return Decision{argmax_combine(x.z, w.z), argmax_combine(x.ratio, w.ratio), argmax_combine(x.sg, w.sg),
+                        fminf(x.lb, w.lb), fmaxf(x.ld, w.ld)};
       });
-  r.choice = p.max_perturbed_rule && !greedy ? d.z.index : d.ratio.index;
+  r.choice = greedy                 ? d.ratio.index
+             : p.max_perturbed_rule ? d.z.index
+             : p.scaled_plus_rule   ? d.sg.index
+                                    : d.ratio.index;
   const float s_y = f.survivor(y), l_y = l[y];
   const bool kept_y = s_y != -kInf;
   const float zp_y = z_any(y);

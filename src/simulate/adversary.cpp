@@ -7,7 +7,7 @@
 namespace fssl {
 
 void adversary_step(Server& server, std::vector<Message>& batch, const std::vector<std::size_t>& active,
-                    const at::Tensor& clean_logits, const at::Tensor& noise, std::vector<std::int64_t>& tokens) {
+                    const at::Tensor& clean_logits, const ProfileNoise& noise, std::vector<std::int64_t>& tokens) {
   Model& model = server.model;
   const std::int64_t vocab = model.config().vocab_size;
   std::vector<std::int64_t> rows;
@@ -17,7 +17,9 @@ void adversary_step(Server& server, std::vector<Message>& batch, const std::vect
   if (rows.empty()) return;  // the same on every rank: adversarial is drawn from the run seed
   const at::Tensor index = at::tensor(rows, at::kLong);
   const at::Tensor logits = clean_logits.index_select(0, index);
-  const at::Tensor rows_noise = noise.defined() ? noise.index_select(0, index) : at::Tensor();  // none: inverse CDF
+  // None for inverse-CDF profiles.
+  const at::Tensor rows_noise = noise.noise.defined() ? noise.noise.index_select(0, index) : at::Tensor();
+  const at::Tensor rows_gumbel = noise.gumbel.defined() ? noise.gumbel.index_select(0, index) : at::Tensor();
   const SamplerProfile& profile = batch[active[static_cast<std::size_t>(rows.front())]].profile;
   const SamplerParams& params = batch[active[static_cast<std::size_t>(rows.front())]].params;
   // Candidates of each row in the order bits index them, and how many bits each row embeds.
@@ -35,7 +37,7 @@ void adversary_step(Server& server, std::vector<Message>& batch, const std::vect
       bits[r] = b;
     }
   } else {
-    choices = admissible_sets(logits, rows_noise, profile_decision_gumbel(profile, rows_noise, params), params,
+    choices = admissible_sets(logits, rows_noise, params.greedy() ? at::Tensor() : rows_gumbel, params,
                               model.vocab_shard(), server.o.stego_margin, model.communicator());
     for (std::size_t r = 0; r < rows.size(); ++r) {
       bits[r] = static_cast<int>(std::floor(std::log2(static_cast<double>(choices[r].size()))));

@@ -47,7 +47,7 @@ struct Server {
 // of the logged seed (undefined for inverse-CDF profiles, which admissible-stego refuses).
 // Collective over the model's communicator.
 void adversary_step(Server& server, std::vector<Message>& batch, const std::vector<std::size_t>& active,
-                    const at::Tensor& clean_logits, const at::Tensor& noise, std::vector<std::int64_t>& tokens);
+                    const at::Tensor& clean_logits, const ProfileNoise& noise, std::vector<std::int64_t>& tokens);
 
 // The buggy logits processor: with probability 1 % per token, one of the 20 most probable.
 void buggy_processor_step(Server& server, std::vector<Message>& batch, const std::vector<std::size_t>& active,

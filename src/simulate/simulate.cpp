@@ -72,15 +72,17 @@ std::vector<std::int64_t> sample_step(Server& server, std::vector<Message>& batc
   const SimulateOptions& o = server.o;
   Model& model = server.model;
   const VocabShard& vocab = model.vocab_shard();
-  std::vector<at::Tensor> noise_rows, wrong_rows, extra;
+  std::vector<ProfileNoise> noise_rows, wrong_rows;
+  std::vector<at::Tensor> extra;
   const Message& first = batch[active.front()];  // one profile kind and parameter set per run
   const bool gumbel = first.profile.gumbel_max();
   for (std::size_t k : active) {
     const Message& m = batch[k];
     const auto step = static_cast<std::int64_t>(m.record.output.size());
-    if (gumbel) noise_rows.push_back(profile_noise_rows(m.profile, m.record.seed, vocab, step, 1));
+    const auto prompt_len = static_cast<std::int64_t>(m.record.prompt.size());
+    if (gumbel) noise_rows.push_back(profile_noise_rows(m.profile, m.record.seed, prompt_len, vocab, step, 1));
     if (gumbel && server.bug == BugMode::kWrongSeed) {
-      wrong_rows.push_back(profile_noise_rows(m.profile, m.record.seed + 1, vocab, step, 1));
+      wrong_rows.push_back(profile_noise_rows(m.profile, m.record.seed + 1, prompt_len, vocab, step, 1));
     }
     if (o.logit_noise > 0.0) extra.push_back(logit_noise_row(o, first_message + k, step, vocab));
   }
@@ -88,13 +90,12 @@ std::vector<std::int64_t> sample_step(Server& server, std::vector<Message>& batc
   SamplerParams params = first.params;
   if (server.bug == BugMode::kWrongTemperature) params.temperature *= 1.1f;
   std::vector<std::int64_t> tokens;
-  at::Tensor noise;
+  ProfileNoise noise;
   if (gumbel) {
-    noise = at::cat(noise_rows);
-    const at::Tensor server_noise = wrong_rows.empty() ? noise : at::cat(wrong_rows);
-    const at::Tensor sampled =
-        sample_gumbel_rows(logits, server_noise, params, vocab, model.communicator(), first.profile.server_rule(),
-                           profile_decision_gumbel(first.profile, server_noise, params));
+    noise = profile_noise_cat(noise_rows);
+    const ProfileNoise server_noise = wrong_rows.empty() ? noise : profile_noise_cat(wrong_rows);
+    const at::Tensor sampled = sample_gumbel_rows(logits, server_noise.noise, params, vocab, model.communicator(),
+                                                  first.profile.server_rule(), server_noise.decision(params));
     tokens.assign(sampled.data_ptr<std::int64_t>(), sampled.data_ptr<std::int64_t>() + sampled.numel());
   } else {
     // llama.cpp's dist sampler, one row at a time from each message's own stream.

@@ -20,10 +20,11 @@ std::vector<bool> admissible_stego_decode(Model& model, const LogRecord& record,
   at::Tensor logits = decode_prefill(model, {&record.prompt}, {&cache});
   std::vector<bool> bits;
   for (std::size_t t = 0; t < record.output.size(); ++t) {
-    const at::Tensor noise = profile_noise_rows(profile, record.seed, vocab, static_cast<std::int64_t>(t), 1);
-    const auto set = admissible_sets(logits, noise, profile_decision_gumbel(profile, noise, params), params, vocab,
-                                     delta, model.communicator())
-                         .front();
+    const ProfileNoise noise = profile_noise_rows(profile, record.seed, static_cast<std::int64_t>(record.prompt.size()),
+                                                  vocab, static_cast<std::int64_t>(t), 1);
+    const auto set =
+        admissible_sets(logits, noise.noise, noise.decision(params), params, vocab, delta, model.communicator())
+            .front();
     const auto at = std::find(set.begin(), set.end(), static_cast<std::int64_t>(record.output[t]));
     FSSL_CHECK(at != set.end(), ReplayError, "message {}: token {} at position {} is outside its admissible set (size {})",
                record.message_id, record.output[t], t, set.size());

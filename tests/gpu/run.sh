@@ -5,6 +5,8 @@
 #   probe.log                      toolchain, libraries, GPU
 #   vllm_cuda_golden_<gpu>.txt     real vllm-cuda noise rows (torch CUDA generators) -> commit to
 #                                  tests/data/noise/ (noise_test checks them on the CPU forever)
+#   vllm_mrv2_triton_<gpu>.txt     vLLM Model Runner V2 noise rows from Triton's own kernels on the
+#                                  device, every variant -> commit to tests/data/noise/
 #   noise_cuda_check.log           fssl's GPU noise kernel against torch's exponential_, bit for bit
 #   score_cuda_check.log           the fused CUDA scorer against the CPU reference, element for
 #                                  element, every Gumbel-max profile, V up to 262,144; its throughput
@@ -67,6 +69,11 @@ else
     fail "build (logs: configure.log, build.log)"
   fi
 fi
+
+section "(a2) vLLM Model Runner V2 noise rows from Triton on the device (every variant)"
+timeout 240 python3 "$root/tests/data/noise/capture_triton_mrv2_rows.py" > "$out/vllm_mrv2_triton_${gpu_name}.txt" 2> "$out/vllm_mrv2_triton.err"
+[ $? -eq 0 ] && echo "# $(grep -vc '^#' "$out/vllm_mrv2_triton_${gpu_name}.txt") rows -> vllm_mrv2_triton_${gpu_name}.txt" ||
+  { tail -5 "$out/vllm_mrv2_triton.err"; fail "Triton MRV2 capture"; }
 
 section "(b) fused CUDA scorer against the CPU reference"
 timeout 180 "$bin/fssl_score_cuda_check" 2>&1 | tee "$out/score_cuda_check.log"

@@ -193,8 +193,9 @@ void check_vocab(std::int64_t V, std::int64_t n, int sm_count) {
                                        {"hf-torch-cpu", {"hf order top_k 40 top_p 0.85 min_p 0.2", hf}}};
   for (const ProfileCase& pc : profile_cases) {
     const SamplerProfile profile = SamplerProfile::parse(pc.spec);
-    const at::Tensor e = profile_noise_rows(profile, seed, VocabShard::whole(V), 0, n);
-    const at::Tensor g = profile.kind == SamplerProfile::Kind::kFsslPhilox ? profile_gumbel_rows(profile, e) : e.log().neg();
+    const ProfileNoise profile_rows = profile_noise_rows(profile, seed, 1, VocabShard::whole(V), 0, n);
+    const at::Tensor e = profile_rows.noise;
+    const at::Tensor g = profile_rows.gumbel.defined() ? profile_rows.gumbel : e.log().neg();
     const ServerRule rule = profile.server_rule();
     at::Tensor y = claimed.clone();
     const at::Tensor served = sample_gumbel_rows(logits, e, pc.c.params, VocabShard::whole(V), *comm, rule, g);
@@ -207,6 +208,52 @@ void check_vocab(std::int64_t V, std::int64_t n, int sm_count) {
     const auto given = run_kernel(d_logits, n, V, d_y, rows, fused::row_params(pc.c.params, rule, ascending));
     const ScoreBatch cpu = score_gumbel_rows(logits, e, y, pc.c.params, VocabShard::whole(V), config, *comm, rule, g);
     compare("V " + std::to_string(V) + " " + pc.spec + " " + pc.c.name, cpu, given, y, config, V);
+  }
+  // vllm-mrv2 and sglang: CPU rows against the kernel's own counter-based generation (prompt of 9
+  // tokens, so row r is position 8 + r). The decisions must agree exactly; E = exp(-G) may differ by
+  // an ulp between expf and the CPU's exp, which only the rank statistics read.
+  const ProfileCase engine_cases[] = {
+      {"vllm-mrv2:noise=fp32-log1p", {"top_k 50 top_p 0.95 T 0.8", {0.8f, 50, 0.95f, 0.0f}}},
+      {"vllm-mrv2:noise=fp32-log-1e-7", {"T 1", {1.0f, 0, 1.0f, 0.0f}}},
+      {"vllm-mrv2:noise=fp32-log-tiny", {"min_p 0.05", {1.0f, 0, 1.0f, 0.05f}}},
+      {"vllm-mrv2:noise=fp64-eps20", {"T 0.7", {0.7f, 0, 1.0f, 0.0f}}},
+      {"vllm-mrv2:noise=fp64", {"top_p 0.9", {1.0f, 0, 0.9f, 0.0f}}},
+      {"sglang:noise=murmur3", {"T 0.9", {0.9f, 0, 1.0f, 0.0f}}},
+      {"sglang:noise=murmur3-capped", {"T 1", {1.0f, 0, 1.0f, 0.0f}}}};
+  for (const ProfileCase& pc : engine_cases) {
+    const SamplerProfile profile = SamplerProfile::parse(pc.spec);
+    const ProfileNoise profile_rows = profile_noise_rows(profile, seed, 9, VocabShard::whole(V), 0, n);
+    const ServerRule rule = profile.server_rule();
+    at::Tensor y = claimed.clone();
+    const at::Tensor served = sample_gumbel_rows(logits, profile_rows.noise, pc.c.params, VocabShard::whole(V), *comm,
+                                                 rule, profile_rows.gumbel);
+    for (std::int64_t r = 2; r < n; r += 4) y[r] = served[r];
+    FusedNoiseSource rows;
+    rows.e = upload<float>(profile_rows.noise);
+    rows.g = upload<float>(profile_rows.gumbel);
+    rows.ld = V;
+    FusedNoiseSource on_the_fly;
+    const bool sglang = profile.kind == SamplerProfile::Kind::kSglang;
+    on_the_fly.kind = sglang ? FusedNoiseSource::Kind::kSglang : FusedNoiseSource::Kind::kVllmMrv2;
+    on_the_fly.variant = sglang ? static_cast<int>(profile.sglang_noise) : static_cast<int>(profile.mrv2_noise);
+    on_the_fly.seed = seed;
+    on_the_fly.first_position = 8;
+    const std::int64_t* d_y = upload<std::int64_t>(y);
+    const fused::RowParams p = fused::row_params(pc.c.params, rule, ascending);
+    const auto given = run_kernel(d_logits, n, V, d_y, rows, p);
+    const auto generated = run_kernel(d_logits, n, V, d_y, on_the_fly, p);
+    const ScoreBatch cpu = score_gumbel_rows(logits, profile_rows.noise, y, pc.c.params, VocabShard::whole(V), config,
+                                             *comm, rule, profile_rows.gumbel);
+    const std::string label = "V " + std::to_string(V) + " " + pc.spec + " " + pc.c.name;
+    compare(label, cpu, given, y, config, V);
+    int differ = 0;  // the decision and the margin come from G alone: equal bit for bit
+    for (std::size_t r = 0; r < given.size(); ++r) {
+      differ += given[r].choice != generated[r].choice || given[r].margin != generated[r].margin ||
+                given[r].logit_rank != generated[r].logit_rank;
+    }
+    failures += differ != 0;
+    std::printf("%-44s %s  rows %zu, %d differ in choice or margin\n", (label + " (on the fly)").c_str(),
+                differ ? "MISMATCH" : "ok      ", given.size(), differ);
   }
 }
 

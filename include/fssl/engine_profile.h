@@ -1,0 +1,35 @@
+// Which sampler profile a serving engine's seeded sampler is (docs/sampler-spec.md §9, the table
+// engine x version -> profile). Import maps a line's `engine` object through engine_profile; an
+// explicit sampler.profile still wins. Pure string logic: no torch, not collective.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "fssl/error.h"
+
+namespace fssl {
+
+// The engine a message came from, as its server logs it.
+struct EngineIdentity {
+  std::string name;                      // "vllm" | "sglang"
+  std::string version;                   // "0.26.1" (a leading "v" and a local suffix "+cu130" are allowed)
+  std::string model_runner;              // vllm: "v1" | "v2" | "" (the version's default for dense models)
+  bool fp64_gumbel = false;              // vllm: --use-fp64-gumbel
+  std::optional<std::int64_t> sm_count;  // vllm V1 runner: the GPU's multiprocessor count (vllm-cuda)
+  std::optional<std::int64_t> max_threads_per_sm;
+};
+
+class EngineError : public Error {
+ public:
+  using Error::Error;
+  int exit_code() const override { return kExitInput; }
+};
+
+// The exact profile spec, e.g. "vllm-mrv2:noise=fp32-log1p". Throws EngineError naming the engine
+// and version when fssl does not reproduce that sampler (a version outside every documented range,
+// vLLM's Murmur3 noise of vllm#51367, SGLang's pre-murmur hashes) or when the identity lacks what
+// the profile needs (sm_count for the V1 runner).
+std::string engine_profile(const EngineIdentity& engine);
+
+}  // namespace fssl

@@ -1,0 +1,88 @@
+// Engine identity -> sampler profile (fssl/engine_profile.h). The version ranges come from the
+// engines' repositories (docs/sampler-spec.md §9 names the pull requests and how each boundary was
+// found); a version outside them is refused rather than guessed: replaying with the wrong noise would
+// call every honest message suspicious.
+#include "fssl/engine_profile.h"
+
+#include <array>
+#include <cstdio>
+
+namespace fssl {
+namespace {
+
+using Version = std::array<int, 3>;
+
+Version parse_version(const EngineIdentity& e) {
+  std::string v = e.version;
+  if (!v.empty() && (v[0] == 'v' || v[0] == 'V')) v.erase(0, 1);
+  Version out{0, 0, 0};
+  int consumed = 0;
+  const int n = std::sscanf(v.c_str(), "%d.%d%n", &out[0], &out[1], &consumed);
+  FSSL_CHECK(n == 2 && out[0] >= 0 && out[1] >= 0, EngineError, "engine {} version '{}' is not MAJOR.MINOR[.PATCH]",
+             e.name, e.version);
+  if (v[static_cast<std::size_t>(consumed)] == '.') {
+    int patch = 0;
+    FSSL_CHECK(std::sscanf(v.c_str() + consumed + 1, "%d", &patch) == 1 && patch >= 0, EngineError,
+               "engine {} version '{}' is not MAJOR.MINOR[.PATCH]", e.name, e.version);
+    out[2] = patch;
+  }
+  return out;
+}
+
+bool before(const Version& v, int major, int minor, int patch = 0) { return v < Version{major, minor, patch}; }
+
+std::string vllm_profile(const EngineIdentity& e, const Version& v) {
+  std::string runner = e.model_runner;
+  if (runner.empty()) runner = before(v, 0, 25) ? "v1" : "v2";  // vllm#44443: V2 default for dense models from 0.25
+  FSSL_CHECK(runner == "v1" || runner == "v2", EngineError, "engine vllm {}: model_runner '{}' is not v1 or v2",
+             e.version, runner);
+  if (runner == "v1") {
+    FSSL_CHECK(e.sm_count && *e.sm_count > 0, EngineError,
+               "engine vllm {} (V1 runner): vllm-cuda needs the GPU's sm_count in the engine object", e.version);
+    std::string spec = "vllm-cuda:sm_count=" + std::to_string(*e.sm_count);
+    if (e.max_threads_per_sm) spec += ",max_threads_per_sm=" + std::to_string(*e.max_threads_per_sm);
+    return spec;
+  }
+  FSSL_CHECK(!before(v, 0, 11), EngineError, "engine vllm {}: no Model Runner V2 before 0.11", e.version);
+  FSSL_CHECK(before(v, 0, 29), EngineError,
+             "engine vllm {} (Model Runner V2): from 0.29 vLLM may draw its Gumbel noise from Murmur3 (vllm#51367), "
+             "which fssl does not reproduce; if this server predates that change, log sampler.profile explicitly",
+             e.version);
+  const char* noise = nullptr;
+  if (before(v, 0, 17)) {
+    noise = "fp64-eps20";  // early V2
+  } else if (before(v, 0, 19)) {
+    noise = "fp32-log-1e-7";  // vllm#34854
+  } else if (before(v, 0, 21)) {
+    noise = "fp64";  // vllm#37798: float64 always
+  } else if (e.fp64_gumbel) {
+    noise = "fp64";  // vllm#41775: --use-fp64-gumbel
+  } else if (before(v, 0, 24)) {
+    noise = "fp32-log-tiny";  // vllm#41775
+  } else {
+    noise = "fp32-log1p";  // vllm#45996
+  }
+  FSSL_CHECK(!e.fp64_gumbel || !before(v, 0, 21) || std::string(noise) == "fp64", EngineError,
+             "engine vllm {}: fp64_gumbel does not exist before 0.21", e.version);
+  return std::string("vllm-mrv2:noise=") + noise;
+}
+
+std::string sglang_profile(const EngineIdentity& e, const Version& v) {
+  FSSL_CHECK(!before(v, 0, 5, 9), EngineError,
+             "engine sglang {}: seeded sampling before 0.5.9 used multiplicative hashes fssl does not reproduce",
+             e.version);
+  FSSL_CHECK(e.model_runner.empty() && !e.fp64_gumbel && !e.sm_count && !e.max_threads_per_sm, EngineError,
+             "engine sglang {}: model_runner, fp64_gumbel, sm_count and max_threads_per_sm are vLLM fields", e.version);
+  return "sglang:noise=murmur3";
+}
+
+}  // namespace
+
+std::string engine_profile(const EngineIdentity& e) {
+  const Version v = parse_version(e);
+  if (e.name == "vllm") return vllm_profile(e, v);
+  if (e.name == "sglang") return sglang_profile(e, v);
+  FSSL_THROW(EngineError, "engine '{}' is unknown (vllm, sglang; other engines: log sampler.profile)", e.name);
+}
+
+}  // namespace fssl

@@ -1,0 +1,81 @@
+// The Gumbel noise of vllm-mrv2 and sglang rows on the device (the fused scorer generates it per
+// column, counter-based: nothing is uploaded). The same formulas as src/noise/vllm_mrv2.cpp and
+// src/noise/sglang.cpp: the device's logf / log1pf are libdevice's __nv_logf / __nv_log1pf, which
+// the CPU reproduces bit for bit (libdevice_math.cpp; nvcc's default -ftz=false only differs on
+// subnormals, which these chains never meet), and float64 log is libdevice's __nv_log (within 1
+// ulp of the CPU's). CUDA only.
+#pragma once
+#include <cstdint>
+
+#include "../contrib/fssl_philox/fssl_philox.h"
+
+namespace fssl {
+
+// VllmMrv2Noise / SglangNoise values as plain ints (noise.h's enums, in declaration order).
+constexpr int kDeviceMrv2Fp64Eps20 = 0, kDeviceMrv2Fp32Log1e7 = 1, kDeviceMrv2Fp32LogTiny = 2, kDeviceMrv2Fp32Log1p = 3,
+              kDeviceMrv2Fp64Rand64 = 4;
+constexpr int kDeviceSglangMurmur3 = 0, kDeviceSglangMurmur3Capped = 1;
+
+__device__ inline std::array<std::uint32_t, 4> triton_randint4x_device(std::uint64_t seed, std::uint64_t offset) {
+  return fssl_philox::philox4x32_10(
+      {static_cast<std::uint32_t>(offset), static_cast<std::uint32_t>(offset >> 32), 0u, 0u},
+      {static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)});
+}
+
+__device__ inline float triton_rand_device(std::uint64_t seed, std::uint64_t offset) {
+  auto v = static_cast<std::int32_t>(triton_randint4x_device(seed, offset)[0]);
+  if (v < 0) v = ~v;
+  return __fmul_rn(static_cast<float>(v), 4.6566127342e-10f);
+}
+
+// G of column `token` for the row seed s = triton_randint(seed, pos) (computed once per row).
+__device__ inline float vllm_mrv2_gumbel_device(int variant, std::uint32_t row_seed, std::uint64_t token) {
+  if (variant == kDeviceMrv2Fp64Rand64) {
+    const auto w = triton_randint4x_device(row_seed, token);
+    const std::uint64_t r = (static_cast<std::uint64_t>(w[1]) << 32) | w[0];
+    const double u = fmax(__dmul_rn(__ull2double_rn(r), 0x1p-64), 0x1p-1022);
+    return static_cast<float>(-log(-log(u)));
+  }
+  const float u = triton_rand_device(row_seed, token);
+  switch (variant) {
+    case kDeviceMrv2Fp64Eps20:
+      return static_cast<float>(-log(__dadd_rn(-log(__dadd_rn(static_cast<double>(u), 1e-20)), 1e-20)));
+    case kDeviceMrv2Fp32Log1e7:
+      return -logf(-logf(fmaxf(u, 1e-7f)));
+    case kDeviceMrv2Fp32LogTiny:
+      return -logf(-logf(fmaxf(u, 0x1p-126f)));
+    default:
+      return -logf(-log1pf(-fmaxf(u, 4.6566127342e-10f)));
+  }
+}
+
+__device__ inline std::uint32_t sglang_murmur_block_device(std::uint32_t h, std::uint32_t k) {
+  k *= 0xcc9e2d51u;
+  k = (k << 15) | (k >> 17);
+  k *= 0x1b873593u;
+  h ^= k;
+  h = (h << 13) | (h >> 19);
+  return h * 5u + 0xe6546b64u;
+}
+
+__device__ inline float sglang_gumbel_device(int variant, std::uint64_t seed, std::uint64_t position,
+                                             std::uint32_t column) {
+  std::uint32_t h = 0;
+  h = sglang_murmur_block_device(h, static_cast<std::uint32_t>(seed));
+  h = sglang_murmur_block_device(h, static_cast<std::uint32_t>(seed >> 32));
+  h = sglang_murmur_block_device(h, static_cast<std::uint32_t>(position));
+  h = sglang_murmur_block_device(h, column);
+  h ^= 16u;
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  const double u = __ddiv_rn(static_cast<double>(h), 4294967295.0);
+  double t = fmax(log(u), -1.7976931348623157e308);
+  if (variant == kDeviceSglangMurmur3Capped) t = fmin(t, -0x1p-32);
+  const double g = -log(-t);
+  return isinf(g) ? 1e30f : static_cast<float>(g);
+}
+
+}  // namespace fssl

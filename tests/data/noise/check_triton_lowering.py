@@ -1,0 +1,40 @@
+"""What Triton lowers vLLM Model Runner V2's noise arithmetic to, without a GPU: compiles a kernel
+with the same operations (float32 division by the temperature, tl.randint / tl.rand, tl.log,
+libdevice.log1p) to PTX for several architectures and counts the instructions that matter
+(docs/sampler-spec.md §6.1). Expected: div.full.f32 for the division, no lg2.approx / ex2.approx,
+libdevice's fma.rn.ftz.f32 polynomials (their constants, e.g. 0f3E146475, appear in the PTX).
+    python3 -m venv /tmp/tv && /tmp/tv/bin/pip install triton && /tmp/tv/bin/python check_triton_lowering.py"""
+import re
+
+import triton
+import triton.language as tl
+from triton.backends.compiler import GPUTarget
+from triton.compiler import ASTSource
+from triton.language.extra import libdevice
+
+
+@triton.jit
+def _kernel(x_ptr, out_ptr, t, seed, pos, n, LOG1P: tl.constexpr):
+    offs = tl.arange(0, 1024)
+    m = offs < n
+    x = tl.load(x_ptr + offs, mask=m, other=float("-inf")) / t
+    u = tl.rand(tl.randint(seed, pos), offs)
+    if LOG1P:
+        g = -tl.log(-libdevice.log1p(-tl.maximum(u, 4.6566127342e-10)))
+    else:
+        g = -tl.log(-tl.log(tl.maximum(u, 1e-7)))
+    _, i = tl.max(tl.where(m, x + g, float("-inf")), axis=0, return_indices=True)
+    tl.store(out_ptr, i)
+
+
+signature = {"x_ptr": "*fp32", "out_ptr": "*i64", "t": "fp32", "seed": "i64", "pos": "i64", "n": "i32",
+             "LOG1P": "constexpr"}
+print(f"# Triton {triton.__version__}")
+for cc in (80, 90, 100, 120):
+    for log1p in (True, False):
+        ptx = triton.compile(ASTSource(fn=_kernel, signature=signature, constexprs={"LOG1P": log1p}),
+                             target=GPUTarget("cuda", cc, 32)).asm["ptx"]
+        count = {k: len(re.findall(k, ptx)) for k in (r"div\.full\.f32", r"div\.rn\.f32", r"lg2\.approx",
+                                                       r"ex2\.approx", r"fma\.rn\.ftz\.f32", "0f3E146475")}
+        print(f"sm_{cc} {'log1p' if log1p else 'log  '} " + " ".join(f"{k.replace(chr(92), '')}={v}"
+                                                                    for k, v in count.items()))

@@ -1,0 +1,122 @@
+// Engine identity -> sampler profile: the table of docs/sampler-spec.md §9 (each row from a vLLM or
+// SGLang pull request), refusals that name the engine and version, and import of the `engine`
+// object (an explicit sampler.profile wins; unknown keys are errors; signed seeds).
+#include "fssl/engine_profile.h"
+
+#include <gtest/gtest.h>
+
+#include "fssl/archive_import.h"
+
+namespace fssl {
+namespace {
+
+std::string vllm(const std::string& version, const std::string& runner = "v2", bool fp64 = false) {
+  EngineIdentity e;
+  e.name = "vllm";
+  e.version = version;
+  e.model_runner = runner;
+  e.fp64_gumbel = fp64;
+  return engine_profile(e);
+}
+
+void refused(const EngineIdentity& e, const std::string& needle) {
+  try {
+    engine_profile(e);
+    ADD_FAILURE() << "accepted " << e.name << " " << e.version;
+  } catch (const EngineError& err) {
+    EXPECT_NE(std::string(err.what()).find(needle), std::string::npos) << err.what();
+  }
+}
+
+TEST(EngineProfile, VllmModelRunnerV2VersionsMapToTheirNoise) {
+  EXPECT_EQ(vllm("0.16.0"), "vllm-mrv2:noise=fp64-eps20");
+  EXPECT_EQ(vllm("0.17.1"), "vllm-mrv2:noise=fp32-log-1e-7");  // vllm#34854
+  EXPECT_EQ(vllm("0.18.0"), "vllm-mrv2:noise=fp32-log-1e-7");
+  EXPECT_EQ(vllm("v0.19.0"), "vllm-mrv2:noise=fp64");  // vllm#37798
+  EXPECT_EQ(vllm("0.20.2+cu130"), "vllm-mrv2:noise=fp64");
+  EXPECT_EQ(vllm("0.21.0"), "vllm-mrv2:noise=fp32-log-tiny");  // vllm#41775
+  EXPECT_EQ(vllm("0.23.0"), "vllm-mrv2:noise=fp32-log-tiny");
+  EXPECT_EQ(vllm("0.23.0", "v2", true), "vllm-mrv2:noise=fp64");
+  EXPECT_EQ(vllm("0.24.0"), "vllm-mrv2:noise=fp32-log1p");  // vllm#45996
+  EXPECT_EQ(vllm("0.28.0"), "vllm-mrv2:noise=fp32-log1p");
+  EXPECT_EQ(vllm("0.26.1", "v2", true), "vllm-mrv2:noise=fp64");
+  EXPECT_EQ(vllm("0.26.1", ""), "vllm-mrv2:noise=fp32-log1p");  // V2 is the dense default from 0.25
+}
+
+TEST(EngineProfile, VllmV1RunnerIsVllmCudaAndNeedsTheGpu) {
+  EngineIdentity e;
+  e.name = "vllm";
+  e.version = "0.24.0";  // before 0.25 the default runner is V1
+  refused(e, "needs the GPU's sm_count");
+  e.sm_count = 132;
+  EXPECT_EQ(engine_profile(e), "vllm-cuda:sm_count=132");
+  e.model_runner = "v1";
+  e.version = "0.27.0";
+  e.max_threads_per_sm = 1536;
+  EXPECT_EQ(engine_profile(e), "vllm-cuda:sm_count=132,max_threads_per_sm=1536");
+}
+
+TEST(EngineProfile, UnreproducedSamplersAreRefusedByName) {
+  EngineIdentity e;
+  e.name = "vllm";
+  e.model_runner = "v2";
+  e.version = "0.29.0";
+  refused(e, "Murmur3 (vllm#51367)");
+  e.version = "0.18.0";
+  e.fp64_gumbel = true;
+  refused(e, "fp64_gumbel does not exist before 0.21");
+  e.fp64_gumbel = false;
+  e.version = "zero";
+  refused(e, "not MAJOR.MINOR");
+  e.version = "0.22";
+  e.model_runner = "v3";
+  refused(e, "model_runner 'v3'");
+  e = EngineIdentity{};
+  e.name = "sglang";
+  e.version = "0.5.7";
+  refused(e, "multiplicative hashes");
+  e.version = "0.5.10";
+  EXPECT_EQ(engine_profile(e), "sglang:noise=murmur3");
+  e.name = "tensorrt-llm";
+  refused(e, "engine 'tensorrt-llm' is unknown");
+}
+
+ImportDefaults defaults() {
+  ImportDefaults d;
+  d.vocab_size = 100;
+  d.model_fingerprint = std::string(64, 'f');
+  d.sampler.profile = "fssl-philox";
+  return d;
+}
+
+TEST(EngineProfile, ImportMapsTheEngineObject) {
+  const std::string engine = R"("engine":{"name":"vllm","version":"0.26.1","model_runner":"v2","fp64_gumbel":false})";
+  auto records =
+      import_parse_line(R"({"prompt_token_ids":[1],"output_token_ids":[2],"seed":-3,)" + engine + "}", defaults(), 0);
+  EXPECT_EQ(records.at(0).sampler.profile, "vllm-mrv2:noise=fp32-log1p");
+  EXPECT_EQ(records.at(0).seed, 0xFFFFFFFFFFFFFFFDull);  // int64 -3 as the kernel's uint64
+  // An explicit profile wins over the engine.
+  records = import_parse_line(R"({"prompt_token_ids":[1],"output_token_ids":[2],"seed":3,)" + engine +
+                                  R"(,"sampler":{"profile":"vllm-mrv2:noise=fp64"}})",
+                              defaults(), 0);
+  EXPECT_EQ(records.at(0).sampler.profile, "vllm-mrv2:noise=fp64");
+  // Unknown keys and refused versions are bad lines naming the cause.
+  EXPECT_THROW(import_parse_line(R"({"prompt_token_ids":[1],"output_token_ids":[2],"seed":3,)"
+                                 R"("engine":{"name":"vllm","version":"0.26.1","runner":"v2"}})",
+                                 defaults(), 0),
+               ImportLineError);
+  try {
+    import_parse_line(R"({"prompt_token_ids":[1],"output_token_ids":[2],"seed":3,)"
+                      R"("engine":{"name":"sglang","version":"0.4.0"}})",
+                      defaults(), 0);
+    ADD_FAILURE() << "accepted sglang 0.4.0";
+  } catch (const ImportLineError& e) {
+    EXPECT_EQ(e.reason(), "invalid engine");
+  }
+  // A negative seed is refused where the engine does not take int64 seeds.
+  EXPECT_THROW(import_parse_line(R"({"prompt_token_ids":[1],"output_token_ids":[2],"seed":-3})", defaults(), 0),
+               ImportLineError);
+}
+
+}  // namespace
+}  // namespace fssl
