@@ -143,7 +143,7 @@ double verified_seconds(PrefillRun& run) {
     for (std::int64_t row = 0; row < run.T; row += kLogitRows) {
       const std::int64_t n = std::min<std::int64_t>(kLogitRows, run.T - row);
       score_gumbel_rows_device(run.model.logits_shard(hidden.narrow(0, row, n)), next.narrow(0, row, n), profile,
-                               run.o.seed, run.T, row, params, score_config);
+                               run.o.seed, 1, row, params, score_config);
     }
   });
 }

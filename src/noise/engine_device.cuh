@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "../contrib/fssl_philox/fssl_philox.h"
+#include "noise/sglang_hash.h"
 
 namespace fssl {
 
@@ -49,28 +50,9 @@ __device__ inline float vllm_mrv2_gumbel_device(int variant, std::uint32_t row_s
   }
 }
 
-__device__ inline std::uint32_t sglang_murmur_block_device(std::uint32_t h, std::uint32_t k) {
-  k *= 0xcc9e2d51u;
-  k = (k << 15) | (k >> 17);
-  k *= 0x1b873593u;
-  h ^= k;
-  h = (h << 13) | (h >> 19);
-  return h * 5u + 0xe6546b64u;
-}
-
 __device__ inline float sglang_gumbel_device(int variant, std::uint64_t seed, std::uint64_t position,
                                              std::uint32_t column) {
-  std::uint32_t h = 0;
-  h = sglang_murmur_block_device(h, static_cast<std::uint32_t>(seed));
-  h = sglang_murmur_block_device(h, static_cast<std::uint32_t>(seed >> 32));
-  h = sglang_murmur_block_device(h, static_cast<std::uint32_t>(position));
-  h = sglang_murmur_block_device(h, column);
-  h ^= 16u;
-  h ^= h >> 16;
-  h *= 0x85ebca6bu;
-  h ^= h >> 13;
-  h *= 0xc2b2ae35u;
-  h ^= h >> 16;
+  const std::uint32_t h = sglang_murmur3(seed, position, column);
   const double u = __ddiv_rn(static_cast<double>(h), 4294967295.0);
   double t = fmax(log(u), -1.7976931348623157e308);
   if (variant == kDeviceSglangMurmur3Capped) t = fmin(t, -0x1p-32);

@@ -2,7 +2,7 @@
 // libdevice_log1pf). Triton lowers tl.log and libdevice.log1p on NVIDIA GPUs to libdevice's
 // __nv_logf / __nv_log1pf (no lg2.approx: checked in the PTX Triton 3.6 and 3.9 emit for sm_80 to
 // sm_120), and those are fixed sequences of IEEE float32 operations: a range reduction on the
-// exponent bits, a degree-9 polynomial in fused multiply-adds, and ln 2 times the exponent. Done in
+// exponent bits, a nine-coefficient polynomial in fused multiply-adds, and ln 2 times the exponent. Done in
 // the same order with std::fma they give the GPU's bits. Triton links libdevice with FTZ on
 // (enable_reflect_ftz), so the fused multiply-adds flush subnormal operands and results; the plain
 // multiplications and additions do not. The operation order was read from the LLVM IR of
@@ -59,6 +59,19 @@ std::int32_t as_int(std::uint32_t b) {
 constexpr float kLn2 = 0x1.62e430p-1f;
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
+// How both functions end: Horner's rule in fma_ftz over the degree-8 polynomial c (highest
+// coefficient first), r + r^2 p(r), then + n ln 2.
+inline float log_tail(const float (&c)[9], float r, float n) {
+  float p = fma_ftz(c[0], r, c[1]);
+  for (int k = 2; k < 9; ++k) p = fma_ftz(p, r, c[k]);
+  return fma_ftz(n, kLn2, fma_ftz(p * r, r, r));
+}
+
+constexpr float kLogfPoly[9] = {-0x1.0aa04ep-3f, 0x1.2073ecp-3f,  -0x1.f19b98p-4f, 0x1.1e52aap-3f, -0x1.55b172p-3f,
+                                0x1.99da16p-3f,  -0x1.fffe44p-3f, 0x1.5554f0p-2f,  -0.5f};
+constexpr float kLog1pfPoly[9] = {-0x1.737ef0p-5f, 0x1.b00024p-4f,  -0x1.0ef1c0p-3f, 0x1.28c8eap-3f, -0x1.54d1bap-3f,
+                                  0x1.995f3cp-3f,  -0x1.000084p-2f, 0x1.5555ccp-2f,  -0.5f};
+
 }  // namespace
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -81,16 +94,7 @@ FSSL_FMA_CLONES float libdevice_logf(float a) {
   const float m = float_of(xb - e);
   const float n = fma_ftz(static_cast<float>(as_int(e)), 0x1p-23f, exponent_bias);
   const float r = m - 1.0f;
-  float p = fma_ftz(-0x1.0aa04ep-3f, r, 0x1.2073ecp-3f);
-  p = fma_ftz(p, r, -0x1.f19b98p-4f);
-  p = fma_ftz(p, r, 0x1.1e52aap-3f);
-  p = fma_ftz(p, r, -0x1.55b172p-3f);
-  p = fma_ftz(p, r, 0x1.99da16p-3f);
-  p = fma_ftz(p, r, -0x1.fffe44p-3f);
-  p = fma_ftz(p, r, 0x1.5554f0p-2f);
-  p = fma_ftz(p, r, -0.5f);
-  const float q = fma_ftz(p * r, r, r);
-  float result = fma_ftz(n, kLn2, q);
+  float result = log_tail(kLogfPoly, r, n);
   if (xb >= 0x7f800000u) result = fma_ftz(x, kInf, kInf);  // +inf, NaN, negative: inf or NaN
   if (x == 0.0f) result = -kInf;
   return result;
@@ -106,16 +110,7 @@ FSSL_FMA_CLONES float libdevice_log1pf(float a) {
   const float scale = float_of(0x40800000u - e);  // 4 * 2^-k
   const float r = m + fma_ftz(0.25f, scale, -1.0f);
   const float n = static_cast<float>(as_int(e)) * 0x1p-23f;
-  float p = fma_ftz(-0x1.737ef0p-5f, r, 0x1.b00024p-4f);
-  p = fma_ftz(p, r, -0x1.0ef1c0p-3f);
-  p = fma_ftz(p, r, 0x1.28c8eap-3f);
-  p = fma_ftz(p, r, -0x1.54d1bap-3f);
-  p = fma_ftz(p, r, 0x1.995f3cp-3f);
-  p = fma_ftz(p, r, -0x1.000084p-2f);
-  p = fma_ftz(p, r, 0x1.5555ccp-2f);
-  p = fma_ftz(p, r, -0.5f);
-  const float q = fma_ftz(p * r, r, r);
-  float result = fma_ftz(n, kLn2, q);
+  float result = log_tail(kLog1pfPoly, r, n);
   // Negative, +inf or NaN: below -1, +inf and NaN go through fma(a, inf, inf); -0 stays -0.
   if (ab >= 0x7f800000u) {
     if (as_int(ab) > as_int(0xbf800000u)) result = fma_ftz(a, kInf, kInf);

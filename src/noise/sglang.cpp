@@ -9,6 +9,7 @@
 
 #include "fssl/error.h"
 #include "fssl/noise.h"
+#include "noise/sglang_hash.h"
 
 namespace fssl {
 namespace {
@@ -16,32 +17,10 @@ namespace {
 // The uncapped bucket's +inf: still the row's winner, but margins and ranks stay finite.
 constexpr float kInfiniteGumbel = 1e30f;
 
-std::uint32_t rotl32(std::uint32_t x, int r) { return (x << r) | (x >> (32 - r)); }
-
-std::uint32_t murmur_block(std::uint32_t h, std::uint32_t k) {
-  k *= 0xcc9e2d51u;
-  k = rotl32(k, 15);
-  k *= 0x1b873593u;
-  h ^= k;
-  h = rotl32(h, 13);
-  return h * 5u + 0xe6546b64u;
-}
-
 }  // namespace
 
 std::uint32_t sglang_murmur_hash32(std::uint64_t seed, std::uint64_t position, std::uint32_t column) {
-  std::uint32_t h = 0;
-  h = murmur_block(h, static_cast<std::uint32_t>(seed));
-  h = murmur_block(h, static_cast<std::uint32_t>(seed >> 32));
-  h = murmur_block(h, static_cast<std::uint32_t>(position));  // SGLang keeps the low 32 bits
-  h = murmur_block(h, column);
-  h ^= 16u;  // length in bytes
-  h ^= h >> 16;
-  h *= 0x85ebca6bu;
-  h ^= h >> 13;
-  h *= 0xc2b2ae35u;
-  h ^= h >> 16;
-  return h;
+  return sglang_murmur3(seed, position, column);
 }
 
 double sglang_gumbel(SglangNoise variant, std::uint32_t hash) {

@@ -207,7 +207,7 @@ FSSL_ROW RowResult score_row(Block& b, const float* l, std::int64_t V, std::int6
           const Perturbed zr = perturbed(i, s);
           acc.z = argmax_combine(acc.z, ArgMax{zr.z, i});
           acc.ratio = argmax_combine(acc.ratio, ArgMax{zr.ratio, i});
-          acc.sg = argmax_combine(acc.sg, ArgMax{zr.sg, i});
+          if (p.scaled_plus_rule) acc.sg = argmax_combine(acc.sg, ArgMax{zr.sg, i});
           if (s != -kInf)
             acc.lb = fminf(acc.lb, l[i]);
           else if (l[i] != -kInf)
