@@ -43,6 +43,37 @@ TEST(EngineProfile, VllmModelRunnerV2VersionsMapToTheirNoise) {
   EXPECT_EQ(vllm("0.26.1", ""), "vllm-mrv2:noise=fp32-log1p");  // V2 is the dense default from 0.25
 }
 
+// vllm#51367's Murmur3 noise: the default from 0.30; 0.29 must say which noise it draws.
+TEST(EngineProfile, VllmMurmur3NoiseFromItsReleaseOnAndWhereTheLogSaysSo) {
+  EXPECT_EQ(vllm("0.30.0"), "vllm-mrv2:noise=murmur3");
+  EXPECT_EQ(vllm("0.31.2", "", false), "vllm-mrv2:noise=murmur3");
+  EXPECT_EQ(vllm("0.30.1", "v2", true), "vllm-mrv2:noise=murmur3-fp64");
+  EngineIdentity e;
+  e.name = "vllm";
+  e.version = "0.29.0";
+  refused(e, "\"gumbel_noise\": \"philox\" or \"murmur3\"");
+  e.gumbel_noise = "murmur3";
+  EXPECT_EQ(engine_profile(e), "vllm-mrv2:noise=murmur3");
+  e.fp_fusion = false;  // Triton 3.10's default, or TRITON_DEFAULT_FP_FUSION=0
+  EXPECT_EQ(engine_profile(e), "vllm-mrv2:noise=murmur3-unfused");
+  e.gumbel_noise = "philox";
+  EXPECT_EQ(engine_profile(e), "vllm-mrv2:noise=fp32-log1p");
+  e.fp64_gumbel = true;
+  EXPECT_EQ(engine_profile(e), "vllm-mrv2:noise=fp64");
+  e.version = "0.32.0";
+  EXPECT_EQ(engine_profile(e), "vllm-mrv2:noise=fp64");  // a later server that kept Philox says so
+  e.gumbel_noise = "murmur3";
+  e.version = "0.28.0";
+  refused(e, "does not exist before 0.29");
+  e.gumbel_noise = "xorshift";
+  refused(e, "gumbel_noise 'xorshift'");
+  e.gumbel_noise = "murmur3";
+  e.version = "0.30.0";
+  e.model_runner = "v1";
+  e.sm_count = 132;
+  refused(e, "are Model Runner V2 fields");
+}
+
 TEST(EngineProfile, VllmV1RunnerIsVllmCudaAndNeedsTheGpu) {
   EngineIdentity e;
   e.name = "vllm";
@@ -60,8 +91,6 @@ TEST(EngineProfile, UnreproducedSamplersAreRefusedByName) {
   EngineIdentity e;
   e.name = "vllm";
   e.model_runner = "v2";
-  e.version = "0.29.0";
-  refused(e, "Murmur3 (vllm#51367)");
   e.version = "0.18.0";
   e.fp64_gumbel = true;
   refused(e, "fp64_gumbel does not exist before 0.21");
@@ -113,6 +142,15 @@ TEST(EngineProfile, ImportMapsTheEngineObject) {
   } catch (const ImportLineError& e) {
     EXPECT_EQ(e.reason(), "invalid engine");
   }
+  // The Murmur3 keys, and their types.
+  records = import_parse_line(R"({"prompt_token_ids":[1],"output_token_ids":[2],"seed":3,)"
+                              R"("engine":{"name":"vllm","version":"0.29.1","gumbel_noise":"murmur3","fp_fusion":false}})",
+                              defaults(), 0);
+  EXPECT_EQ(records.at(0).sampler.profile, "vllm-mrv2:noise=murmur3-unfused");
+  EXPECT_THROW(import_parse_line(R"({"prompt_token_ids":[1],"output_token_ids":[2],"seed":3,)"
+                                 R"("engine":{"name":"vllm","version":"0.30.0","fp_fusion":"yes"}})",
+                                 defaults(), 0),
+               ImportLineError);
   // A negative seed is refused where the engine does not take int64 seeds.
   EXPECT_THROW(import_parse_line(R"({"prompt_token_ids":[1],"output_token_ids":[2],"seed":-3})", defaults(), 0),
                ImportLineError);

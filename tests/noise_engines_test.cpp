@@ -1,13 +1,14 @@
 // The noise of today's serving engines (noise.h): vLLM Model Runner V2's Gumbel variants and SGLang's
 // seeded sampler, against independent sources: NVIDIA's libdevice bitcode run on the CPU
 // (libdevice_log_golden.txt), Triton's own kernels in its interpreter (triton_random_golden.txt),
-// the PyPI mmh3 package (sglang_murmur_golden.txt), the Random123 known answers and sglang#25106's
-// reported vector. Generators: tests/data/noise/README.md.
+// the PyPI mmh3 package (sglang_murmur_golden.txt, vllm_murmur3_golden.txt), the Random123 known
+// answers and sglang#25106's reported vector. Generators: tests/data/noise/README.md.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <string>
@@ -92,7 +93,7 @@ TEST(NoiseEngines, VllmMrv2Fp64UniformCombinesTwoPhiloxWords) {
   EXPECT_EQ(triton_rand64_open(0, 0), want);
   // Rows: the row seed is the 32-bit randint at the position, then -log(-log(u)) in float64.
   std::vector<double> row(3);
-  noise_rows_vllm_mrv2_fp64(42, 7, 1, 100, 3, row.data());
+  noise_rows_vllm_mrv2_fp64(VllmMrv2Noise::kFp64Rand64, 42, 7, 1, 100, 3, row.data());
   const std::uint32_t row_seed = triton_randint(42, 7);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(row[i], -std::log(-std::log(triton_rand64_open(row_seed, 100 + i))));
 }
@@ -113,13 +114,13 @@ TEST(NoiseEngines, EngineRowsSliceByColumnAndRow) {
 TEST(NoiseEngines, SglangMurmurMatchesMmh3) {
   int n = 0;
   for (const auto& f : read_records(kDataDir + "sglang_murmur_golden.txt")) {
-    EXPECT_EQ(sglang_murmur_hash32(hex_u64(f[0]), hex_u64(f[1]), hex_u32(f[2])), hex_u32(f[3]))
+    EXPECT_EQ(murmur3_key_hash(0, hex_u64(f[0]), hex_u64(f[1]), hex_u32(f[2])), hex_u32(f[3]))
         << "seed " << f[0] << " position " << f[1] << " column " << f[2];
     ++n;
   }
   EXPECT_EQ(n, 325);
   // sglang#25106: this hash is 0xffffffff, so u = 1 and the uncapped noise is +inf; #33423 caps it.
-  EXPECT_EQ(sglang_murmur_hash32(7847, 12345, 1208), 0xffffffffu);
+  EXPECT_EQ(murmur3_key_hash(0, 7847, 12345, 1208), 0xffffffffu);
   EXPECT_EQ(sglang_gumbel(SglangNoise::kMurmur3, 0xffffffffu), std::numeric_limits<double>::infinity());
   EXPECT_EQ(sglang_gumbel(SglangNoise::kMurmur3Capped, 0xffffffffu), -std::log(0x1p-32));
   // Hash 0: u = 0, log u clamped to -DBL_MAX, G = -log(DBL_MAX).
@@ -130,6 +131,64 @@ TEST(NoiseEngines, SglangMurmurMatchesMmh3) {
   EXPECT_EQ(sglang_gumbel(SglangNoise::kMurmur3Capped, h), sglang_gumbel(SglangNoise::kMurmur3, h));
 }
 
+std::uint64_t bits_of_double(double x) {
+  std::uint64_t b;
+  std::memcpy(&b, &x, sizeof b);
+  return b;
+}
+
+// vllm#51367's Murmur3 noise: hashes (both domains) and uniforms from Triton's interpreter, each hash
+// also checked against mmh3 by the generator; the float32 noise from libdevice's own __nv_logf with
+// the series fused (Triton <= 3.9) and unfused. Rows start at any column and position.
+TEST(NoiseEngines, VllmMurmur3MatchesTritonAndLibdevice) {
+  int keys = 0, edges = 0, fusion_differs = 0;
+  for (const auto& f : read_records(kDataDir + "vllm_murmur3_golden.txt")) {
+    if (f[0] == "edge") {
+      const std::uint32_t h = hex_u32(f[1]);
+      const float u = vllm_murmur3_uniform(h);
+      EXPECT_EQ(bits_of(u), hex_u32(f[2])) << "hash " << f[1];
+      EXPECT_EQ(bits_of(vllm_murmur3_gumbel(u, true)), hex_u32(f[3])) << "hash " << f[1];
+      EXPECT_EQ(bits_of(vllm_murmur3_gumbel(u, false)), hex_u32(f[4])) << "hash " << f[1];
+      ++edges;
+      continue;
+    }
+    const std::uint64_t seed = hex_u64(f[1]), pos = hex_u64(f[2]);
+    const std::uint32_t token = hex_u32(f[3]), lo = hex_u32(f[4]), hi = hex_u32(f[5]);
+    EXPECT_EQ(murmur3_key_hash(0, seed, pos, token), lo) << f[1] << " " << f[2] << " " << f[3];
+    EXPECT_EQ(murmur3_key_hash(0x9e3779b9u, seed, pos, token), hi) << f[1] << " " << f[2] << " " << f[3];
+    EXPECT_EQ(bits_of(vllm_murmur3_uniform(lo)), hex_u32(f[6]));
+    const double u64 = vllm_murmur3_uniform64(lo, hi);
+    EXPECT_EQ(bits_of_double(u64), hex_u64(f[7]));
+    float fused = 0.0f, unfused = 0.0f;
+    double g64 = 0.0;
+    noise_rows_vllm_mrv2(VllmMrv2Noise::kMurmur3, seed, static_cast<std::int64_t>(pos), 1, token, 1, &fused);
+    noise_rows_vllm_mrv2(VllmMrv2Noise::kMurmur3Unfused, seed, static_cast<std::int64_t>(pos), 1, token, 1, &unfused);
+    noise_rows_vllm_mrv2_fp64(VllmMrv2Noise::kMurmur3Fp64, seed, static_cast<std::int64_t>(pos), 1, token, 1, &g64);
+    EXPECT_EQ(bits_of(fused), hex_u32(f[9])) << f[1] << " " << f[2] << " " << f[3];
+    EXPECT_EQ(bits_of(unfused), hex_u32(f[10])) << f[1] << " " << f[2] << " " << f[3];
+    // float64 log: the C library here and in the generator's Python; the GPU's __nv_log within an ulp.
+    const double want = [&] {
+      const std::uint64_t b = hex_u64(f[8]);
+      double x;
+      std::memcpy(&x, &b, sizeof x);
+      return x;
+    }();
+    EXPECT_NEAR(g64, want, 4e-16 * std::fabs(want)) << f[1] << " " << f[2] << " " << f[3];
+    fusion_differs += fused != unfused;
+    ++keys;
+  }
+  EXPECT_EQ(keys, 1400);
+  EXPECT_EQ(edges, 128);
+  EXPECT_GT(fusion_differs, 0);  // the two variants are different noise, so the profile must say which
+  // Endpoints: hash 0 is the smallest uniform, 2^-33; the top 128 hashes round to 1.0 (float32),
+  // whose noise is finite; the float64 uniform stays below 1.
+  EXPECT_EQ(vllm_murmur3_uniform(0), 0x1p-33f);
+  EXPECT_EQ(vllm_murmur3_uniform(0xffffffffu), 1.0f);
+  EXPECT_TRUE(std::isfinite(vllm_murmur3_gumbel(1.0f, true)));
+  EXPECT_EQ(vllm_murmur3_uniform64(0xffffffffu, 0xffffffffu), 1.0 - 0x1p-53);
+  EXPECT_EQ(vllm_murmur3_uniform64(0, 0), 0x1p-54);
+}
+
 // Rows Triton computed on a GPU (tests/data/noise/capture_triton_mrv2_rows.py via tests/gpu/run.sh):
 // the whole chain, log and log1p included, for V up to 262,144. Every committed capture is checked.
 TEST(NoiseEngines, VllmMrv2RowsMatchTritonOnTheGpu) {
@@ -137,7 +196,10 @@ TEST(NoiseEngines, VllmMrv2RowsMatchTritonOnTheGpu) {
                                                                        {"fp32-log-1e-7", VllmMrv2Noise::kFp32Log1e7},
                                                                        {"fp32-log-tiny", VllmMrv2Noise::kFp32LogTiny},
                                                                        {"fp32-log1p", VllmMrv2Noise::kFp32Log1p},
-                                                                       {"fp64", VllmMrv2Noise::kFp64Rand64}};
+                                                                       {"fp64", VllmMrv2Noise::kFp64Rand64},
+                                                                       {"murmur3", VllmMrv2Noise::kMurmur3},
+                                                                       {"murmur3-unfused", VllmMrv2Noise::kMurmur3Unfused},
+                                                                       {"murmur3-fp64", VllmMrv2Noise::kMurmur3Fp64}};
   int files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(kDataDir)) {
     const std::string name = entry.path().filename().string();
@@ -149,9 +211,9 @@ TEST(NoiseEngines, VllmMrv2RowsMatchTritonOnTheGpu) {
       const std::int64_t V = std::stoll(f[1]);
       const std::uint64_t seed = hex_u64(f[2]), pos = hex_u64(f[3]);
       std::string bytes;
-      if (it->second == VllmMrv2Noise::kFp64Rand64) {
+      if (vllm_mrv2_fp64(it->second)) {
         std::vector<double> row(static_cast<std::size_t>(V));
-        noise_rows_vllm_mrv2_fp64(seed, static_cast<std::int64_t>(pos), 1, 0, V, row.data());
+        noise_rows_vllm_mrv2_fp64(it->second, seed, static_cast<std::int64_t>(pos), 1, 0, V, row.data());
         bytes.assign(reinterpret_cast<const char*>(row.data()), row.size() * sizeof(double));
       } else {
         std::vector<float> row(static_cast<std::size_t>(V));

@@ -1,8 +1,9 @@
-// End-to-end golden test of the vllm-cuda profile: tokens sampled by vLLM V1's PyTorch-native
-// sampler on a real GPU (tests/data/noise/capture_vllm_cuda_tokens.py: temperature, min-p, top-k,
-// top-p, float32 softmax, argmax probs / exponential_ noise) must be the tokens fssl's scoring
-// calls exact, from the same logits and the logged seed alone. The logits are an integer hash both
-// sides compute, so no fixture of megabytes is needed.
+// End-to-end golden tests of samplers: tokens sampled by vLLM V1's PyTorch-native sampler on a real
+// GPU (tests/data/noise/capture_vllm_cuda_tokens.py: temperature, min-p, top-k, top-p, float32
+// softmax, argmax probs / exponential_ noise), and by SGLang's seeded top-k / top-p sampler written
+// in PyTorch (gen_sglang_sorted_golden.py: sort, cut, rank-keyed Murmur3 noise), must be the tokens
+// fssl's server and scoring pick, from the same logits and the logged seed alone. The logits are
+// integer formulas both sides compute, so no fixture of megabytes is needed.
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
@@ -10,13 +11,16 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "fssl/comm.h"
+#include "fssl/digest.h"
 #include "fssl/sampler_profile.h"
 #include "fssl/scoring.h"
 #include "golden_file.h"
+#include "sglang_sorted_golden.h"
 
 namespace fssl {
 namespace {
@@ -119,6 +123,38 @@ TEST(SamplerGolden, VllmCudaTokensMatchGpuSampler) {
                 static_cast<long long>(exact), static_cast<long long>(rows), static_cast<long long>(near_ties));
     EXPECT_GT(rows, 50);
   }
+}
+
+// SGLang's torch sampler with a seed and top-k / top-p: every golden token is fssl's server choice
+// (the same sort, cut and rank-keyed noise), with the same kept count and rank, and scoring calls
+// it exact. Ties in probability (the flat family has many) are ordered by id on both sides.
+TEST(SamplerGolden, SglangSortedTopKTopPTokensMatchSglangsAlgorithm) {
+  auto comm = comm_local();
+  int n = 0;
+  for (const test::SglangSortedCase& c : test::sglang_sorted_cases()) {
+    const SamplerProfile profile = SamplerProfile::parse(c.spec);
+    const at::Tensor logits = test::sglang_case_logits(c);
+    const std::string where = "case " + std::to_string(c.index) + " V " + std::to_string(c.vocab);
+    ASSERT_EQ(hex_encode(sha256(std::string(reinterpret_cast<const char*>(logits.data_ptr<float>()),
+                                            static_cast<std::size_t>(c.vocab) * sizeof(float)))),
+              c.logits_sha256)
+        << where << ": logits differ from the generator's";
+    const SamplerParams params = profile_params(profile, c.settings);
+    ASSERT_TRUE(params.sort_ranked) << where;
+    const VocabShard whole = VocabShard::whole(c.vocab);
+    const ProfileNoise noise = profile_noise_for_logits(profile, c.seed, c.position + 1, logits, params, whole, 0, *comm);
+    const at::Tensor token = sample_gumbel_rows(logits, noise.noise, params, whole, *comm, profile.server_rule(),
+                                                noise.decision(params));
+    EXPECT_EQ(token.item<std::int64_t>(), c.token) << where;
+    const FilteredRows filtered = sampler_filter(logits, params, *comm);
+    EXPECT_EQ((filtered.scaled != -std::numeric_limits<float>::infinity()).sum().item<std::int64_t>(), c.kept) << where;
+    EXPECT_EQ(sampler_sort_ranks(logits / params.temperature, *comm)[0][c.token].item<std::int64_t>(), c.rank) << where;
+    const ScoreBatch scores = score_gumbel_rows(logits, noise.noise, at::full({1}, c.token, at::kLong), params, whole,
+                                                ScoreConfig{}, *comm, profile.server_rule(), noise.decision(params));
+    EXPECT_TRUE(scores.exact[0].item<bool>()) << where;
+    ++n;
+  }
+  EXPECT_EQ(n, 298);
 }
 
 }  // namespace

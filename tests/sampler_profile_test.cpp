@@ -5,6 +5,9 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <vector>
+
 #include "fssl/comm.h"
 
 namespace fssl {
@@ -50,12 +53,15 @@ TEST(SamplerProfile, MalformedSpecsAreRefusedWithTheirReason) {
 TEST(SamplerProfile, EngineProfilesAddTheirGumbelToTheScaledLogits) {
   for (const char* spec :
        {"vllm-mrv2:noise=fp64-eps20", "vllm-mrv2:noise=fp32-log-1e-7", "vllm-mrv2:noise=fp32-log-tiny",
-        "vllm-mrv2:noise=fp32-log1p", "vllm-mrv2:noise=fp64", "sglang:noise=murmur3", "sglang:noise=murmur3-capped"}) {
+        "vllm-mrv2:noise=fp32-log1p", "vllm-mrv2:noise=fp64", "vllm-mrv2:noise=murmur3",
+        "vllm-mrv2:noise=murmur3-unfused", "vllm-mrv2:noise=murmur3-fp64", "sglang:noise=murmur3",
+        "sglang:noise=murmur3-capped"}) {
     const SamplerProfile p = SamplerProfile::parse(spec);
     EXPECT_TRUE(p.gumbel_max() && p.positional()) << spec;
     EXPECT_EQ(p.server_rule(), ServerRule::kScaledPlusGumbel) << spec;
   }
   EXPECT_EQ(SamplerProfile::parse("vllm-mrv2:noise=fp64").mrv2_noise, VllmMrv2Noise::kFp64Rand64);
+  EXPECT_EQ(SamplerProfile::parse("vllm-mrv2:noise=murmur3-unfused").mrv2_noise, VllmMrv2Noise::kMurmur3Unfused);
   EXPECT_EQ(SamplerProfile::parse("sglang:noise=murmur3-capped").sglang_noise, SglangNoise::kMurmur3Capped);
 }
 
@@ -74,8 +80,71 @@ TEST(SamplerProfile, PositionalRowsFollowThePrompt) {
   SamplerSettings top_k;
   top_k.top_k = 50;
   EXPECT_EQ(profile_settings_problem(p, top_k), "");
-  EXPECT_NE(profile_settings_problem(SamplerProfile::parse("sglang:noise=murmur3"), top_k).find("sort rank"),
-            std::string::npos);
+  const SamplerProfile sglang = SamplerProfile::parse("sglang:noise=murmur3");
+  EXPECT_EQ(profile_settings_problem(sglang, top_k), "");  // its sorted path is reproduced
+  SamplerSettings min_p;
+  min_p.min_p = 0.05f;
+  EXPECT_NE(profile_settings_problem(sglang, min_p).find("refuses min_p"), std::string::npos);
+}
+
+// Which SGLang messages go through its sort (the noise keyed by rank): those that set top-k or
+// top-p and sample; SGLang's "all" top-k (2^30) is no filter; a top-k beyond V still sorts.
+TEST(SamplerProfile, SglangSortsWhereTopKOrTopPIsSet) {
+  const SamplerProfile sglang = SamplerProfile::parse("sglang:noise=murmur3");
+  auto sorted = [&](float t, std::int32_t k, float p) {
+    SamplerSettings s;
+    s.temperature = t;
+    s.top_k = k;
+    s.top_p = p;
+    return profile_params(sglang, s).sort_ranked;
+  };
+  EXPECT_FALSE(sorted(0.8f, 0, 1.0f));
+  EXPECT_TRUE(sorted(0.8f, 50, 1.0f));
+  EXPECT_TRUE(sorted(0.8f, 0, 0.95f));
+  EXPECT_TRUE(sorted(0.8f, 1 << 20, 1.0f));
+  EXPECT_FALSE(sorted(0.8f, 1 << 30, 1.0f));
+  EXPECT_FALSE(sorted(0.0f, 50, 0.9f));  // greedy
+  SamplerSettings all;
+  all.top_k = 1 << 30;
+  EXPECT_EQ(profile_params(sglang, all).top_k, 0);
+  EXPECT_FALSE(profile_params(SamplerProfile::parse("vllm-mrv2:noise=murmur3"), all).sort_ranked);
+}
+
+// Hand-derived: l = [1, 3, 3, 2, 0], T = 1: pi = [.0530, .3918, .3918, .1441, .0195]; sorted ids
+// 1, 2 (the tie: smaller id first), 3, 0, 4. SGLang's top-k 1 keeps id 1 alone (vLLM keeps the tied
+// pair); top-p 0.5 keeps ranks whose mass before is <= 0.5: ids 1, 2; top-k 3 with top-p 0.8 keeps
+// ids 1, 2, 3 (mass before id 3 is .7836 of the whole row), where vLLM renormalises over the top 3
+// and keeps ids 1, 2 only.
+TEST(SamplerProfile, SglangSortedFiltersCutByRankOnTheWholeMass) {
+  auto comm = comm_local();
+  const at::Tensor logits = at::tensor({1.0f, 3.0f, 3.0f, 2.0f, 0.0f}).unsqueeze(0);
+  EXPECT_TRUE(at::equal(sampler_sort_ranks(logits, *comm), at::tensor({3, 0, 1, 2, 4}, at::kLong).unsqueeze(0)));
+  auto kept = [&](std::int32_t k, float p, bool sorted) {
+    SamplerParams params{1.0f, k, p, 0.0f};
+    params.sort_ranked = sorted;
+    const at::Tensor s = sampler_filter(logits, params, *comm).scaled[0];
+    std::vector<int> ids;
+    for (int i = 0; i < 5; ++i) {
+      if (std::isfinite(s[i].item<float>())) ids.push_back(i);
+    }
+    return ids;
+  };
+  EXPECT_EQ(kept(1, 1.0f, true), (std::vector<int>{1}));
+  EXPECT_EQ(kept(1, 1.0f, false), (std::vector<int>{1, 2}));
+  EXPECT_EQ(kept(0, 0.5f, true), (std::vector<int>{1, 2}));
+  EXPECT_EQ(kept(3, 0.8f, true), (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(kept(3, 0.8f, false), (std::vector<int>{1, 2}));
+  EXPECT_EQ(kept(7, 1.0f, true), (std::vector<int>{0, 1, 2, 3, 4}));  // k beyond V keeps everything
+  // The noise of a column is its rank's: G(rank) from SGLang's hash, here at position 4.
+  const SamplerProfile sglang = SamplerProfile::parse("sglang:noise=murmur3");
+  SamplerParams params{1.0f, 3, 1.0f, 0.0f};
+  params.sort_ranked = true;
+  const ProfileNoise noise = profile_noise_for_logits(sglang, 42, 5, logits, params, VocabShard::whole(5), 0, *comm);
+  const std::int64_t rank_of[5] = {3, 0, 1, 2, 4};
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(noise.gumbel[0][i].item<float>(),
+              static_cast<float>(sglang_gumbel(SglangNoise::kMurmur3, murmur3_key_hash(0, 42, 4, rank_of[i]))));
+  }
 }
 
 // Hand-derived: l = [1, 2, 3], T = 2 so s = [0.5, 1, 1.5]; G = [1, 0.5, 0] ties s + G at 1.5 (smallest

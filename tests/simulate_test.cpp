@@ -63,20 +63,23 @@ TEST_F(Simulate, EveryProfileIsReplayable) {
 }
 
 // Today's engines: fp32 traffic from the same model replays exactly (the server's decision and the
-// verifier's come from the same noise and the same float32 rule), and greedy messages do too. SGLang's
-// seeded top-k / top-p path is not reproduced, so its messages are sampled without filters here.
+// verifier's come from the same noise and the same float32 rule), and greedy messages do too. SGLang
+// runs its sorted top-k / top-p path (noise keyed by rank) with the fixture's filters, and its
+// token-keyed path (temperature only) under the capped variant.
 TEST_F(Simulate, EngineProfilesReplayFp32TrafficExactly) {
   int k = 0;
   for (const std::string profile :
        {"vllm-mrv2:noise=fp64-eps20", "vllm-mrv2:noise=fp32-log-1e-7", "vllm-mrv2:noise=fp32-log-tiny",
-        "vllm-mrv2:noise=fp32-log1p", "vllm-mrv2:noise=fp64", "sglang:noise=murmur3", "sglang:noise=murmur3-capped"}) {
+        "vllm-mrv2:noise=fp32-log1p", "vllm-mrv2:noise=fp64", "vllm-mrv2:noise=murmur3",
+        "vllm-mrv2:noise=murmur3-unfused", "vllm-mrv2:noise=murmur3-fp64", "sglang:noise=murmur3",
+        "sglang:noise=murmur3-capped"}) {
     const std::string name = "engine" + std::to_string(k++);
     SimulateOptions s = options(name);
     s.profile = profile;
     s.messages = 6;
     s.batch = 3;
     s.params.temperature = 0.8f;
-    if (profile.rfind("sglang", 0) == 0) s.params = SamplerParams{0.8f};
+    if (profile == "sglang:noise=murmur3-capped") s.params = SamplerParams{0.8f};
     simulate(s, *comm_);
     const Rates r = score(name);
     EXPECT_EQ(r.messages, 6) << profile;  // none unverifiable

@@ -37,6 +37,10 @@ class Communicator {
   virtual void barrier() = 0;
 };
 
+// Vocabulary shards [n, Vp] of every rank side by side: [n, t * Vp], column j * Vp + i from rank j's
+// column i (with shards of Vp columns starting at rank * Vp, column c is global id c). Collective.
+at::Tensor all_gather_columns(const at::Tensor& x, Communicator& comm);
+
 std::unique_ptr<Communicator> comm_local();
 // Collective over `mpi` (duplicates it).
 std::unique_ptr<Communicator> comm_mpi(const MpiComm& mpi);

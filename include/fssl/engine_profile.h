@@ -16,6 +16,8 @@ struct EngineIdentity {
   std::string version;                   // "0.26.1" (a leading "v" and a local suffix "+cu130" are allowed)
   std::string model_runner;              // vllm: "v1" | "v2" | "" (the version's default for dense models)
   bool fp64_gumbel = false;              // vllm: --use-fp64-gumbel
+  std::string gumbel_noise;              // vllm V2 from 0.29: "philox" | "murmur3" | "" (the version's default)
+  std::optional<bool> fp_fusion;         // vllm Murmur3 noise: Triton fuses the series into fmas (default true)
   std::optional<std::int64_t> sm_count;  // vllm V1 runner: the GPU's multiprocessor count (vllm-cuda)
   std::optional<std::int64_t> max_threads_per_sm;
 };
@@ -28,8 +30,8 @@ class EngineError : public Error {
 
 // The exact profile spec, e.g. "vllm-mrv2:noise=fp32-log1p". Throws EngineError naming the engine
 // and version when fssl does not reproduce that sampler (a version outside every documented range,
-// vLLM's Murmur3 noise of vllm#51367, SGLang's pre-murmur hashes) or when the identity lacks what
-// the profile needs (sm_count for the V1 runner).
+// SGLang's pre-murmur hashes) or when the identity lacks what the profile needs (sm_count for the V1
+// runner; gumbel_noise for vLLM 0.29, the release whose noise is not pinned).
 std::string engine_profile(const EngineIdentity& engine);
 
 }  // namespace fssl

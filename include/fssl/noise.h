@@ -114,27 +114,60 @@ float libdevice_log1pf(float x);
 
 // vLLM Model Runner V2's Gumbel noise G (docs/sampler-spec.md §7), one variant per formula vLLM
 // shipped. Column i of the row sampled at position p (the 0-based position of the last input token:
-// P + j - 1 for output token j of a P-token prompt): s = triton_randint(seed, p), u from
-// Philox(s, i), and
+// P + j - 1 for output token j of a P-token prompt). The Philox variants draw a row seed
+// s = triton_randint(seed, p) and u from Philox(s, i):
 //   kFp64Eps20   G = RN32(-log(-log(u + 1e-20) + 1e-20)) in float64, u = tl.rand   (early V2)
 //   kFp32Log1e7  G = -logf(-logf(max(u, 1e-7)))                     (vllm#34854)
 //   kFp32LogTiny G = -logf(-logf(max(u, 2^-126)))                   (vllm#41775)
 //   kFp32Log1p   G = -logf(-log1pf(-max(u, 4.6566127342e-10)))      (vllm#45996)
 //   kFp64Rand64  G = -log(-log(triton_rand64_open(s, i))) in float64 (vllm#37798, --use-fp64-gumbel)
+// The Murmur3 variants (vllm#51367) hash (seed, p, i) directly (murmur3_key_hash, domain 0):
+//   kMurmur3        G = -logf(-L(u)), u = vllm_murmur3_uniform(hash), L = vllm_murmur3_log1m (the
+//                   degree-8 series in fused multiply-adds: Triton's default FP fusion, up to 3.9)
+//   kMurmur3Unfused the same with the series' multiplies and adds rounded separately (Triton >= 3.10
+//                   or TRITON_DEFAULT_FP_FUSION=0)
+//   kMurmur3Fp64    G = -log(-log(vllm_murmur3_uniform64(hash, hash of domain 0x9E3779B9))) in float64
 // with logf/log1pf the libdevice functions above (bit-exact) and float64 log from the C library
-// (within 1 ulp of libdevice's __nv_log). Rows are float32 except kFp64Rand64 (float64 rows).
-// The server adds G to RN32(l / T) (in float64 for kFp64Rand64) and takes the first maximum.
-enum class VllmMrv2Noise { kFp64Eps20, kFp32Log1e7, kFp32LogTiny, kFp32Log1p, kFp64Rand64 };
+// (within 1 ulp of libdevice's __nv_log). Rows are float32 except the float64 variants
+// (vllm_mrv2_fp64). The server adds G to RN32(l / T) (in float64 for those) and takes the first maximum.
+enum class VllmMrv2Noise {
+  kFp64Eps20,
+  kFp32Log1e7,
+  kFp32LogTiny,
+  kFp32Log1p,
+  kFp64Rand64,
+  kMurmur3,
+  kMurmur3Unfused,
+  kMurmur3Fp64
+};
+inline bool vllm_mrv2_fp64(VllmMrv2Noise v) { return v == VllmMrv2Noise::kFp64Rand64 || v == VllmMrv2Noise::kMurmur3Fp64; }
 void noise_rows_vllm_mrv2(VllmMrv2Noise variant, std::uint64_t seed, std::int64_t first_position, std::int64_t n_rows,
                           std::int64_t vocab_begin, std::int64_t n_cols, float* out);
-void noise_rows_vllm_mrv2_fp64(std::uint64_t seed, std::int64_t first_position, std::int64_t n_rows,
-                               std::int64_t vocab_begin, std::int64_t n_cols, double* out);
+void noise_rows_vllm_mrv2_fp64(VllmMrv2Noise variant, std::uint64_t seed, std::int64_t first_position,
+                               std::int64_t n_rows, std::int64_t vocab_begin, std::int64_t n_cols, double* out);
+
+// The counter-based hash of SGLang's seeded sampler and of vLLM's Murmur3 noise: MurmurHash3_x86_32
+// with hash seed `domain` of the 16 bytes [seed lo, seed hi, position lo, column] (little-endian
+// words; only the low 32 bits of the position enter). mmh3.hash(struct.pack("<IIII", ...), domain,
+// signed=False) in Python gives the same; sglang#25106's vector: domain 0, (7847, 12345, 1208) ->
+// 0xffffffff.
+std::uint32_t murmur3_key_hash(std::uint32_t domain, std::uint64_t seed, std::uint64_t position, std::uint32_t column);
+
+// vLLM's Murmur3 uniforms (vllm#51367, murmur3_uniform32 / murmur3_uniform64):
+//   float32: RN32((h + 0.5) * 2^-32), from two exact 16-bit conversions (so 1.0 for h >= 2^32 - 128);
+//   float64: RN64(r + 0.5) * 2^-53 for the 53 bits r = ((hi << 32) | lo) >> 11, with 1.0 moved to
+//            1 - 2^-53 (the open interval (0, 1)).
+float vllm_murmur3_uniform(std::uint32_t hash);
+double vllm_murmur3_uniform64(std::uint32_t lo, std::uint32_t hi);
+// L = log(1 - u) as vLLM's _log1p_neg_stable computes it in float32: for u < 0.25 the series
+// -u (1 + u/2 + ... + u^7/8) by Horner's rule from 1/8 with float32 coefficients RN32(1/k), each
+// step one fused multiply-add (fused) or a multiply and an add (unfused), times -u; otherwise
+// logf(max(1 - u, 2^-24)). G = -logf(-L) is the variant's noise.
+float vllm_murmur3_log1m(float u, bool fused);
+float vllm_murmur3_gumbel(float u, bool fused);
 
 // SGLang's seeded sampler (--enable-deterministic-inference, docs/sampler-spec.md §8): the hash of
-// (seed, position, column) is MurmurHash3_x86_32 (seed 0) of the words [seed lo, seed hi,
-// position lo, column]; sglang#25106's vector: (7847, 12345, 1208) -> 0xffffffff.
-std::uint32_t sglang_murmur_hash32(std::uint64_t seed, std::uint64_t position, std::uint32_t column);
-
+// (seed, position, column) is murmur3_key_hash with domain 0.
 // G of one hash, in float64 as multinomial_with_seed computes it: u = hash / (2^32 - 1),
 // t = max(log u, -DBL_MAX), G = -log(-t); kMurmur3Capped also caps t at -2^-32 (sglang#33423), so
 // hash 0xffffffff gives 32 ln 2 instead of +inf.
@@ -146,5 +179,9 @@ double sglang_gumbel(SglangNoise variant, std::uint32_t hash);
 // The server adds G to log pi in float64; fssl decides in float32 (spec §8, known limits).
 void noise_rows_sglang(SglangNoise variant, std::uint64_t seed, std::int64_t first_position, std::int64_t n_rows,
                        std::int64_t vocab_begin, std::int64_t n_cols, float* out);
+// The same noise keyed per element: out[r * n_cols + c] is G of column key keys[r * n_cols + c] in
+// [0, 2^32) at position first_position + r. SGLang's top-k / top-p path keys by sort rank.
+void noise_rows_sglang_keyed(SglangNoise variant, std::uint64_t seed, std::int64_t first_position, std::int64_t n_rows,
+                             std::int64_t n_cols, const std::int64_t* keys, float* out);
 
 }  // namespace fssl

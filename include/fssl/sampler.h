@@ -10,11 +10,19 @@
 //              cumulative <= 1 - p: the same set up to float32 rounding; when several tokens tie
 //              exactly at the top-p boundary fssl keeps all of them, vLLM's sort keeps some.)
 //   5. pi = softmax over the survivors (float32).
+// SGLang's seeded torch sampler (`sort_ranked`, sglang profiles with top-k or top-p) filters its own
+// way instead of steps 3-4, on pi = softmax(s) over the whole row sorted descending (equal values:
+// the smaller id first, the order of a stable sort):
+//   3'. top-k:  keep the first k ranks (exactly k: the tie at the boundary is cut by id)
+//   4'. top-p:  keep rank r iff the mass of the ranks before it is <= p, that mass cumulated over the
+//               whole distribution (not renormalised after top-k); rank 0 is always kept.
+// Its noise is keyed by that rank, not by the token id (sampler_profile.h: profile_noise_for_logits).
 // Under tensor parallelism each rank holds columns [vocab_begin, vocab_begin + Vp) (padding = -inf)
 // and only scalars or short candidate lists cross ranks: the global max (min-p, softmax), each
 // rank's k largest values (top-k), and for top-p each rank's largest survivors, doubling the list
 // until no rank can hold an unseen token above the boundary (all of them only when the
-// distribution is nearly flat and p is near 1).
+// distribution is nearly flat and p is near 1). The sorted filter gathers whole rows: it needs every
+// column's rank.
 // Collective over the communicator: all ranks call with the same rows and parameters.
 #pragma once
 
@@ -33,6 +41,7 @@ struct SamplerParams {
   float top_p = 1.0f;        // (0, 1]; 1 = disabled
   float min_p = 0.0f;        // [0, 1]; 0 = disabled
   bool min_p_last = false;   // transformers' warper order: temperature, top-k, top-p, min-p
+  bool sort_ranked = false;  // SGLang's sorted top-k / top-p, noise keyed by rank (3', 4' above)
   bool greedy() const { return temperature < 1e-5f; }
   // Whether any filter can drop a token (greedy rows filter nothing).
   bool filters() const { return !greedy() && (top_k > 0 || top_p < 1.0f || min_p > 0.0f); }
@@ -45,6 +54,10 @@ struct FilteredRows {
 
 // logits: [n, Vp] float32, this rank's vocabulary shard (padding columns -inf).
 FilteredRows sampler_filter(const at::Tensor& logits, const SamplerParams& params, Communicator& comm);
+
+// The sort ranks of the sorted filter: [n, Vp] int64, each column's 0-based position in its row's
+// global order (scaled = s descending, the smaller id first on ties; padding last). Collective.
+at::Tensor sampler_sort_ranks(const at::Tensor& scaled, Communicator& comm);
 
 // How a Gumbel-max server turns noise into a token.
 enum class ServerRule {

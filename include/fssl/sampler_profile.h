@@ -68,6 +68,14 @@ struct ProfileNoise {
 ProfileNoise profile_noise_rows(const SamplerProfile& profile, std::uint64_t seed, std::int64_t prompt_len,
                                 const VocabShard& vocab, std::int64_t first_row, std::int64_t n_rows);
 
+// The noise rows of a message's logit rows [n, Vp] (this rank's shard) as its server drew them:
+// profile_noise_rows, except where the server keys noise by sort rank (params.sort_ranked: SGLang's
+// top-k / top-p path), where column i gets the noise of its rank in s = logits / T (sampler.h).
+// Collective over `comm` when ranked (the rows are sorted whole).
+ProfileNoise profile_noise_for_logits(const SamplerProfile& profile, std::uint64_t seed, std::int64_t prompt_len,
+                                      const at::Tensor& logits, const SamplerParams& params, const VocabShard& vocab,
+                                      std::int64_t first_row, Communicator& comm);
+
 // Row-wise concatenation (all parts of one profile).
 ProfileNoise profile_noise_cat(const std::vector<ProfileNoise>& parts);
 
@@ -76,12 +84,12 @@ ProfileNoise profile_noise_cat(const std::vector<ProfileNoise>& parts);
 at::Tensor fssl_philox_gumbel_rows(const at::Tensor& noise);
 
 // Why a message with these settings cannot be replayed under `profile` ("" when it can): the
-// engine refuses them, or fssl does not reproduce that path yet (sglang's sort-rank-keyed top-k /
-// top-p noise).
+// engine refuses them (sglang: min_p with a seed).
 std::string profile_settings_problem(const SamplerProfile& profile, const SamplerSettings& settings);
 
 // The filter parameters of logged settings as `profile` applies them (transformers' warper order
-// for hf-torch-cpu).
+// for hf-torch-cpu; SGLang's sorted top-k / top-p, keyed by rank, for sglang messages that set
+// either; SGLang's "all" top-k, 2^30 and above, is no filter).
 SamplerParams profile_params(const SamplerProfile& profile, const SamplerSettings& settings);
 
 }  // namespace fssl

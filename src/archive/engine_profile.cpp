@@ -37,6 +37,9 @@ std::string vllm_profile(const EngineIdentity& e, const Version& v) {
   FSSL_CHECK(runner == "v1" || runner == "v2", EngineError, "engine vllm {}: model_runner '{}' is not v1 or v2",
              e.version, runner);
   if (runner == "v1") {
+    FSSL_CHECK(e.gumbel_noise.empty() && !e.fp_fusion && !e.fp64_gumbel, EngineError,
+               "engine vllm {} (V1 runner): gumbel_noise, fp_fusion and fp64_gumbel are Model Runner V2 fields",
+               e.version);
     FSSL_CHECK(e.sm_count && *e.sm_count > 0, EngineError,
                "engine vllm {} (V1 runner): vllm-cuda needs the GPU's sm_count in the engine object", e.version);
     std::string spec = "vllm-cuda:sm_count=" + std::to_string(*e.sm_count);
@@ -44,12 +47,26 @@ std::string vllm_profile(const EngineIdentity& e, const Version& v) {
     return spec;
   }
   FSSL_CHECK(!before(v, 0, 11), EngineError, "engine vllm {}: no Model Runner V2 before 0.11", e.version);
-  FSSL_CHECK(before(v, 0, 29), EngineError,
-             "engine vllm {} (Model Runner V2): from 0.29 vLLM may draw its Gumbel noise from Murmur3 (vllm#51367), "
-             "which fssl does not reproduce; if this server predates that change, log sampler.profile explicitly",
-             e.version);
+  FSSL_CHECK(e.gumbel_noise.empty() || e.gumbel_noise == "philox" || e.gumbel_noise == "murmur3", EngineError,
+             "engine vllm {}: gumbel_noise '{}' is not philox or murmur3", e.version, e.gumbel_noise);
+  // vllm#51367 replaced Triton's Philox by Murmur3 after 0.28.0; which release first ships it is not
+  // pinned (spec §9), so 0.29 must say which noise its gumbel.py draws, and later releases default to
+  // Murmur3.
+  std::string rng = e.gumbel_noise;
+  if (rng.empty()) {
+    FSSL_CHECK(before(v, 0, 29) || !before(v, 0, 30), EngineError,
+               "engine vllm {} (Model Runner V2): 0.29 may draw its Gumbel noise from Philox or from Murmur3 "
+               "(vllm#51367); add \"gumbel_noise\": \"philox\" or \"murmur3\" to the engine object (murmur3 if "
+               "vllm/v1/worker/gpu/sample/gumbel.py of the server defines murmur3_hash32)",
+               e.version);
+    rng = before(v, 0, 29) ? "philox" : "murmur3";
+  }
+  FSSL_CHECK(rng == "philox" || !before(v, 0, 29), EngineError,
+             "engine vllm {}: Murmur3 Gumbel noise (vllm#51367) does not exist before 0.29", e.version);
   const char* noise = nullptr;
-  if (before(v, 0, 17)) {
+  if (rng == "murmur3") {
+    noise = e.fp64_gumbel ? "murmur3-fp64" : (e.fp_fusion.value_or(true) ? "murmur3" : "murmur3-unfused");
+  } else if (before(v, 0, 17)) {
     noise = "fp64-eps20";  // early V2
   } else if (before(v, 0, 19)) {
     noise = "fp32-log-1e-7";  // vllm#34854
@@ -71,8 +88,12 @@ std::string sglang_profile(const EngineIdentity& e, const Version& v) {
   FSSL_CHECK(!before(v, 0, 5, 9), EngineError,
              "engine sglang {}: seeded sampling before 0.5.9 used multiplicative hashes fssl does not reproduce",
              e.version);
-  FSSL_CHECK(e.model_runner.empty() && !e.fp64_gumbel && !e.sm_count && !e.max_threads_per_sm, EngineError,
-             "engine sglang {}: model_runner, fp64_gumbel, sm_count and max_threads_per_sm are vLLM fields", e.version);
+  FSSL_CHECK(e.model_runner.empty() && !e.fp64_gumbel && !e.sm_count && !e.max_threads_per_sm &&
+                 e.gumbel_noise.empty() && !e.fp_fusion,
+             EngineError,
+             "engine sglang {}: model_runner, fp64_gumbel, gumbel_noise, fp_fusion, sm_count and max_threads_per_sm "
+             "are vLLM fields",
+             e.version);
   return "sglang:noise=murmur3";
 }
 

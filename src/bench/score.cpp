@@ -49,7 +49,8 @@ void bench_profiles(const ScoreBenchOptions& o, std::int64_t vocab, const at::Te
                     const SamplerParams& params, Communicator& comm) {
   const ScoreConfig config;
   for (const char* spec : {"vllm-cuda:sm_count=132", "fssl-philox", "vllm-mrv2:noise=fp32-log1p",
-                           "vllm-mrv2:noise=fp64", "sglang:noise=murmur3"}) {
+                           "vllm-mrv2:noise=fp64", "vllm-mrv2:noise=murmur3", "vllm-mrv2:noise=murmur3-fp64",
+                           "sglang:noise=murmur3"}) {
     const SamplerProfile profile = SamplerProfile::parse(spec);
     double noise_s = 0.0, total_s = 1e30;
     for (int repeat = 0; repeat < 2; ++repeat) {

@@ -91,6 +91,12 @@ class MpiCommunicator final : public Communicator {
 
 }  // namespace
 
+at::Tensor all_gather_columns(const at::Tensor& x, Communicator& comm) {
+  if (comm.world_size() == 1) return x;
+  const at::Tensor all = comm.all_gather(x.unsqueeze(0).contiguous());  // [t, n, Vp]
+  return all.permute({1, 0, 2}).reshape({x.size(0), -1});
+}
+
 std::unique_ptr<Communicator> comm_local() { return std::make_unique<LocalCommunicator>(); }
 std::unique_ptr<Communicator> comm_mpi(const MpiComm& mpi) { return std::make_unique<MpiCommunicator>(mpi); }
 

@@ -14,6 +14,7 @@
 #include <limits>
 
 #include "fssl/noise.h"
+#include "noise/fma_clones.h"
 
 namespace fssl {
 namespace {
@@ -73,12 +74,6 @@ constexpr float kLog1pfPoly[9] = {-0x1.737ef0p-5f, 0x1.b00024p-4f,  -0x1.0ef1c0p
                                   0x1.995f3cp-3f,  -0x1.000084p-2f, 0x1.5555ccp-2f,  -0.5f};
 
 }  // namespace
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define FSSL_FMA_CLONES __attribute__((target_clones("fma", "default")))
-#else
-#define FSSL_FMA_CLONES
-#endif
 
 FSSL_FMA_CLONES float libdevice_logf(float a) {
   // Subnormal inputs are scaled by 2^23 first (a plain multiply, so they survive FTZ).

@@ -1,14 +1,16 @@
 // vLLM Model Runner V2's Gumbel noise (noise.h: noise_rows_vllm_mrv2, noise_rows_vllm_mrv2_fp64),
-// every variant vLLM shipped (docs/sampler-spec.md §7 gives the release ranges). All of them key the
-// noise of vocabulary column i at the sampled position p by two Triton draws: the row seed
+// every variant vLLM shipped (docs/sampler-spec.md §7 gives the release ranges). The Philox variants
+// key the noise of vocabulary column i at the sampled position p by two Triton draws: the row seed
 // s = tl.randint(seed, p) (a uint32, zero-extended to the key of the second draw) and the column's
-// uniform from Philox(s, i). Counter-based: any column range of any row is generated directly, so
-// each tensor-parallel rank makes only its own columns.
+// uniform from Philox(s, i); the Murmur3 variants hash (seed, p, i) (vllm_murmur3.cpp). Counter-based:
+// any column range of any row is generated directly, so each tensor-parallel rank makes only its own
+// columns.
 #include <algorithm>
 #include <cmath>
 
 #include "fssl/error.h"
 #include "fssl/noise.h"
+#include "noise/murmur3_key.h"
 
 namespace fssl {
 namespace {
@@ -41,10 +43,10 @@ float gumbel_fp32(VllmMrv2Noise variant, float u) {
       // The flipped transform: 1 - u is uniform too, and the winning tail sits at u -> 0 where
       // float32 resolves it (vllm#45996).
       return -libdevice_logf(-libdevice_log1pf(-std::max(u, kClampRandMin)));
-    case VllmMrv2Noise::kFp64Rand64:
+    default:
       break;
   }
-  FSSL_THROW(ReplayError, "vllm-mrv2 noise: the fp64 variant has float64 rows (noise_rows_vllm_mrv2_fp64)");
+  FSSL_THROW(ReplayError, "vllm-mrv2 noise: variant {} has no float32 Philox rows", static_cast<int>(variant));
 }
 
 }  // namespace
@@ -60,25 +62,41 @@ double triton_rand64_open(std::uint64_t seed, std::uint64_t offset) {
 void noise_rows_vllm_mrv2(VllmMrv2Noise variant, std::uint64_t seed, std::int64_t first_position, std::int64_t n_rows,
                           std::int64_t vocab_begin, std::int64_t n_cols, float* out) {
   check_rows(first_position, n_rows, vocab_begin, n_cols);
-  FSSL_CHECK(variant != VllmMrv2Noise::kFp64Rand64, ReplayError,
-             "vllm-mrv2 noise: the fp64 variant has float64 rows (noise_rows_vllm_mrv2_fp64)");
+  FSSL_CHECK(!vllm_mrv2_fp64(variant), ReplayError,
+             "vllm-mrv2 noise: the float64 variants have float64 rows (noise_rows_vllm_mrv2_fp64)");
+  const bool murmur3 = variant == VllmMrv2Noise::kMurmur3 || variant == VllmMrv2Noise::kMurmur3Unfused;
+  const bool fused = variant == VllmMrv2Noise::kMurmur3;
   for (std::int64_t r = 0; r < n_rows; ++r) {
-    const std::uint32_t row_seed = triton_randint(seed, static_cast<std::uint64_t>(first_position + r));
+    const auto position = static_cast<std::uint64_t>(first_position + r);
+    const std::uint32_t row_seed = murmur3 ? 0u : triton_randint(seed, position);
     float* row = out + r * n_cols;
     for (std::int64_t c = 0; c < n_cols; ++c) {
-      row[c] = gumbel_fp32(variant, triton_rand(row_seed, static_cast<std::uint64_t>(vocab_begin + c)));
+      const auto column = static_cast<std::uint64_t>(vocab_begin + c);
+      row[c] = murmur3 ? vllm_murmur3_gumbel(
+                             vllm_murmur3_uniform(murmur3_key16(0, seed, position, static_cast<std::uint32_t>(column))),
+                             fused)
+                       : gumbel_fp32(variant, triton_rand(row_seed, column));
     }
   }
 }
 
-void noise_rows_vllm_mrv2_fp64(std::uint64_t seed, std::int64_t first_position, std::int64_t n_rows,
-                               std::int64_t vocab_begin, std::int64_t n_cols, double* out) {
+void noise_rows_vllm_mrv2_fp64(VllmMrv2Noise variant, std::uint64_t seed, std::int64_t first_position,
+                               std::int64_t n_rows, std::int64_t vocab_begin, std::int64_t n_cols, double* out) {
   check_rows(first_position, n_rows, vocab_begin, n_cols);
+  FSSL_CHECK(vllm_mrv2_fp64(variant), ReplayError, "vllm-mrv2 noise: variant {} has float32 rows",
+             static_cast<int>(variant));
+  const bool murmur3 = variant == VllmMrv2Noise::kMurmur3Fp64;
   for (std::int64_t r = 0; r < n_rows; ++r) {
-    const std::uint32_t row_seed = triton_randint(seed, static_cast<std::uint64_t>(first_position + r));
+    const auto position = static_cast<std::uint64_t>(first_position + r);
+    const std::uint32_t row_seed = murmur3 ? 0u : triton_randint(seed, position);
     double* row = out + r * n_cols;
     for (std::int64_t c = 0; c < n_cols; ++c) {
-      row[c] = -std::log(-std::log(triton_rand64_open(row_seed, static_cast<std::uint64_t>(vocab_begin + c))));
+      const auto column = static_cast<std::uint64_t>(vocab_begin + c);
+      const auto key = static_cast<std::uint32_t>(column);
+      const double u = murmur3 ? vllm_murmur3_uniform64(murmur3_key16(0, seed, position, key),
+                                                        murmur3_key16(kMurmur3HighWordDomain, seed, position, key))
+                               : triton_rand64_open(row_seed, column);
+      row[c] = -std::log(-std::log(u));
     }
   }
 }

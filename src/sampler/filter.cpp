@@ -5,7 +5,9 @@
 #include <cmath>
 #include <limits>
 
+#include "fssl/error.h"
 #include "fssl/sampler.h"
+#include "sampler/sorted_filter.h"
 
 namespace fssl {
 namespace {
@@ -106,6 +108,13 @@ FilteredRows sampler_filter(const at::Tensor& logits, const SamplerParams& p, Co
   if (p.greedy()) {
     out.scaled = s;
     out.log_norm = log_norm(s);
+    return out;
+  }
+  if (p.sort_ranked) {
+    // SGLang refuses min-p with a seed (sampler_profile.h), so its sorted path has only top-k / top-p.
+    FSSL_CHECK(p.min_p == 0.0f, ReplayError, "sorted (SGLang) filters do not combine with min_p {}", p.min_p);
+    out.scaled = sorted_filter(s, p, comm);
+    out.log_norm = log_norm(out.scaled);
     return out;
   }
   // min-p keeps s_i >= max s + ln(min_p): the maximum survives every filter, so only the mass

@@ -42,7 +42,10 @@ const std::vector<std::pair<const char*, VllmMrv2Noise>> kMrv2Noises = {{"fp64-e
                                                                         {"fp32-log-1e-7", VllmMrv2Noise::kFp32Log1e7},
                                                                         {"fp32-log-tiny", VllmMrv2Noise::kFp32LogTiny},
                                                                         {"fp32-log1p", VllmMrv2Noise::kFp32Log1p},
-                                                                        {"fp64", VllmMrv2Noise::kFp64Rand64}};
+                                                                        {"fp64", VllmMrv2Noise::kFp64Rand64},
+                                                                        {"murmur3", VllmMrv2Noise::kMurmur3},
+                                                                        {"murmur3-unfused", VllmMrv2Noise::kMurmur3Unfused},
+                                                                        {"murmur3-fp64", VllmMrv2Noise::kMurmur3Fp64}};
 const std::vector<std::pair<const char*, SglangNoise>> kSglangNoises = {
     {"murmur3", SglangNoise::kMurmur3}, {"murmur3-capped", SglangNoise::kMurmur3Capped}};
 
@@ -144,10 +147,11 @@ ProfileNoise profile_noise_rows(const SamplerProfile& p, std::uint64_t seed, std
                                 vocab.valid, data);
         break;
       case SamplerProfile::Kind::kVllmMrv2:
-        if (p.mrv2_noise == VllmMrv2Noise::kFp64Rand64) {
+        if (vllm_mrv2_fp64(p.mrv2_noise)) {
           // The server adds float64 G to the widened logits; fssl decides on RN32(G) (spec §7, limits).
           at::Tensor g64 = at::empty({n_rows, vocab.valid}, at::kDouble);
-          noise_rows_vllm_mrv2_fp64(seed, position, n_rows, vocab.begin, vocab.valid, g64.data_ptr<double>());
+          noise_rows_vllm_mrv2_fp64(p.mrv2_noise, seed, position, n_rows, vocab.begin, vocab.valid,
+                                    g64.data_ptr<double>());
           cols.copy_(g64);
         } else {
           noise_rows_vllm_mrv2(p.mrv2_noise, seed, position, n_rows, vocab.begin, vocab.valid, data);
@@ -194,16 +198,36 @@ std::string profile_settings_problem(const SamplerProfile& p, const SamplerSetti
   if (p.kind != SamplerProfile::Kind::kSglang || settings.temperature < 1e-5f) return "";
   if (settings.min_p > 0.0f)
     return "sglang refuses min_p with a sampling seed: the message cannot come from its seeded sampler";
-  if ((settings.top_k > 0 && settings.top_k < (1 << 30)) || settings.top_p < 1.0f) {
-    return "sglang's seeded top-k / top-p path keys the noise by sort rank, which fssl does not reproduce yet";
-  }
   return "";
 }
 
 SamplerParams profile_params(const SamplerProfile& profile, const SamplerSettings& settings) {
   SamplerParams params{settings.temperature, settings.top_k, settings.top_p, settings.min_p};
   params.min_p_last = profile.kind == SamplerProfile::Kind::kHfTorchCpu;
+  if (profile.kind == SamplerProfile::Kind::kSglang) {
+    if (params.top_k >= (1 << 30)) params.top_k = 0;  // SGLang's TOP_K_ALL
+    // Either filter sends SGLang's seeded batch through its sort (top_k_top_p_min_p_sampling_from_probs_torch).
+    params.sort_ranked = !params.greedy() && (params.top_k > 0 || params.top_p < 1.0f);
+  }
   return params;
+}
+
+ProfileNoise profile_noise_for_logits(const SamplerProfile& p, std::uint64_t seed, std::int64_t prompt_len,
+                                      const at::Tensor& logits, const SamplerParams& params, const VocabShard& vocab,
+                                      std::int64_t first_row, Communicator& comm) {
+  const std::int64_t n = logits.size(0);
+  if (!params.sort_ranked || params.greedy()) return profile_noise_rows(p, seed, prompt_len, vocab, first_row, n);
+  FSSL_CHECK(p.kind == SamplerProfile::Kind::kSglang && prompt_len >= 1, ProfileError,
+             "sampler profile '{}': noise keyed by sort rank is SGLang's, and needs a prompt", p.spec);
+  FSSL_CHECK(logits.size(1) == vocab.size, ProfileError, "sampler profile '{}': logits of {} columns, shard of {}",
+             p.spec, logits.size(1), vocab.size);
+  const at::Tensor rank = sampler_sort_ranks(logits / params.temperature, comm);
+  ProfileNoise rows;
+  rows.gumbel = at::empty({n, vocab.size}, at::kFloat);
+  noise_rows_sglang_keyed(p.sglang_noise, seed, prompt_len - 1 + first_row, n, vocab.size, rank.data_ptr<std::int64_t>(),
+                          rows.gumbel.data_ptr<float>());
+  rows.noise = exp_of_negated(rows.gumbel);
+  return rows;
 }
 
 }  // namespace fssl

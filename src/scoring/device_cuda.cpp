@@ -35,6 +35,7 @@ ProfileNoise fallback_noise(const SamplerProfile& profile, std::uint64_t seed, s
 
 // The kernel takes the variants as ints in declaration order (noise/engine_device.cuh).
 static_assert(static_cast<int>(VllmMrv2Noise::kFp32Log1p) == 3 && static_cast<int>(VllmMrv2Noise::kFp64Rand64) == 4 &&
+              static_cast<int>(VllmMrv2Noise::kMurmur3) == 5 && static_cast<int>(VllmMrv2Noise::kMurmur3Fp64) == 7 &&
               static_cast<int>(SglangNoise::kMurmur3Capped) == 1);
 
 bool fused_device_scoring_built() { return true; }
@@ -50,6 +51,16 @@ ScoreBatch score_gumbel_rows_device(const at::Tensor& logits_in, const at::Tenso
   FSSL_CHECK(claimed_in.numel() == n, ReplayError, "GPU scoring: {} claimed ids for {} rows", claimed_in.numel(), n);
   const at::Tensor claimed = claimed_in.to(logits.device(), at::kLong).contiguous();
   const ServerRule rule = profile.server_rule();
+  if (params.sort_ranked) {
+    // SGLang's sorted top-k / top-p keys noise by sort rank: the fused row does not sort, so these
+    // rows are scored by the CPU reference (the whole message here, as the fallback would row by row).
+    const at::Tensor cpu_logits = logits.cpu();
+    auto local = comm_local();
+    const ProfileNoise noise = profile_noise_for_logits(profile, seed, prompt_len, cpu_logits, params,
+                                                        VocabShard::whole(V), first_row, *local);
+    return score_gumbel_rows(cpu_logits, noise.noise, claimed_in.to(at::kCPU, at::kLong), params, VocabShard::whole(V),
+                             config, *local, rule, noise.decision(params));
+  }
   const fused::RowParams row = fused::row_params(params, rule, fused::ascending_thresholds(config));
 
   FusedNoiseSource source;

@@ -167,7 +167,7 @@ struct EngineNoise {
   std::uint32_t row_seed;  // vllm-mrv2: triton_randint(seed, position)
   __device__ float g(std::int64_t i) const {
     return sglang ? sglang_gumbel_device(variant, seed, position, static_cast<std::uint32_t>(i))
-                  : vllm_mrv2_gumbel_device(variant, row_seed, static_cast<std::uint64_t>(i));
+                  : vllm_mrv2_gumbel_device(variant, seed, position, row_seed, static_cast<std::uint64_t>(i));
   }
   __device__ float e(std::int64_t i) const { return fmaxf(expf(-g(i)), 1e-30f); }
   __device__ float g_from(std::int64_t i, float) const { return g(i); }
@@ -198,7 +198,8 @@ __global__ void __launch_bounds__(kThreads) score_rows_kernel(const Launch a) {
   } else if (a.noise.kind == FusedNoiseSource::Kind::kVllmMrv2 || a.noise.kind == FusedNoiseSource::Kind::kSglang) {
     const bool sglang = a.noise.kind == FusedNoiseSource::Kind::kSglang;
     const auto position = static_cast<std::uint64_t>(a.noise.first_position + r);
-    const std::uint32_t row_seed = sglang ? 0u : triton_randint4x_device(a.noise.seed, position)[0];
+    const bool philox = !sglang && a.noise.variant < kDeviceMrv2Murmur3;
+    const std::uint32_t row_seed = philox ? triton_randint4x_device(a.noise.seed, position)[0] : 0u;
     const EngineNoise noise{sglang, a.noise.variant, a.noise.seed, position, row_seed};
     result = fused::score_row(block, a.logits + r * a.ld, a.vocab, y, noise, a.params);
   } else {
@@ -226,7 +227,8 @@ cudaError_t score_rows_cuda(const float* logits_device, std::int64_t ld, std::in
       params.n_thresholds > fused::kMaxThresholds ||
       (n_rows > 0 && (!logits_device || !claimed_device || !results_device)) ||
       (vllm && (noise.sm_count < 1 || noise.max_threads_per_sm < 256 || noise.first_row < 0)) ||
-      (engine && (noise.first_position < 0 || noise.variant < 0 || noise.variant > 4)) ||
+      (engine && (noise.first_position < 0 || noise.variant < 0 ||
+                 noise.variant > (noise.kind == FusedNoiseSource::Kind::kSglang ? 1 : kDeviceMrv2Murmur3Fp64))) ||
       (!vllm && !engine && n_rows > 0 && (noise.e == nullptr || noise.ld < vocab))) {
     return cudaErrorInvalidValue;
   }

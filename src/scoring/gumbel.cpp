@@ -74,7 +74,9 @@ ScoreBatch score_gumbel_chunk(const at::Tensor& logits, const at::Tensor& noise,
                               const SamplerParams& params, const VocabShard& vocab, const ScoreConfig& config,
                               Communicator& comm, ServerRule rule, const at::Tensor& gumbel) {
   const at::Tensor rank = raw_logit_rank(logits, claimed, vocab, comm);
-  if (params.filters()) {
+  // SGLang's sorted filters cut top-p on the whole distribution's mass: candidates alone cannot
+  // place the boundary, so those rows are scored densely.
+  if (params.filters() && !params.sort_ranked) {
     // Sparse when the kept set is small: gather it (and each row's claimed column) onto every rank and score
     // it there with a local communicator; the raw-logit rank and the filtered tokens near the
     // boundary (ShardBand) are counted on the shards.

@@ -72,28 +72,41 @@ std::vector<std::int64_t> sample_step(Server& server, std::vector<Message>& batc
   const SimulateOptions& o = server.o;
   Model& model = server.model;
   const VocabShard& vocab = model.vocab_shard();
-  std::vector<ProfileNoise> noise_rows, wrong_rows;
   std::vector<at::Tensor> extra;
   const Message& first = batch[active.front()];  // one profile kind and parameter set per run
   const bool gumbel = first.profile.gumbel_max();
-  for (std::size_t k : active) {
-    const Message& m = batch[k];
-    const auto step = static_cast<std::int64_t>(m.record.output.size());
-    const auto prompt_len = static_cast<std::int64_t>(m.record.prompt.size());
-    if (gumbel) noise_rows.push_back(profile_noise_rows(m.profile, m.record.seed, prompt_len, vocab, step, 1));
-    if (gumbel && server.bug == BugMode::kWrongSeed) {
-      wrong_rows.push_back(profile_noise_rows(m.profile, m.record.seed + 1, prompt_len, vocab, step, 1));
+  if (o.logit_noise > 0.0) {
+    for (std::size_t k : active) {
+      extra.push_back(logit_noise_row(o, first_message + k, static_cast<std::int64_t>(batch[k].record.output.size()),
+                                      vocab));
     }
-    if (o.logit_noise > 0.0) extra.push_back(logit_noise_row(o, first_message + k, step, vocab));
   }
   const at::Tensor logits = extra.empty() ? clean : clean + at::stack(extra);
   SamplerParams params = first.params;
   if (server.bug == BugMode::kWrongTemperature) params.temperature *= 1.1f;
+  // The noise the verifier regenerates (from the clean logits where SGLang keys it by sort rank), and
+  // the server's own where it differs: another seed, or rank keys from its noisier logits.
+  const bool wrong_seed = server.bug == BugMode::kWrongSeed;
+  const bool server_ranks = first.params.sort_ranked && (!extra.empty() || params.temperature != first.params.temperature);
+  std::vector<ProfileNoise> noise_rows, server_rows;
+  for (std::size_t a = 0; gumbel && a < active.size(); ++a) {
+    const Message& m = batch[active[a]];
+    const auto step = static_cast<std::int64_t>(m.record.output.size());
+    const auto prompt_len = static_cast<std::int64_t>(m.record.prompt.size());
+    const auto row = static_cast<std::int64_t>(a);
+    noise_rows.push_back(profile_noise_for_logits(m.profile, m.record.seed, prompt_len, clean.narrow(0, row, 1),
+                                                  m.params, vocab, step, model.communicator()));
+    if (wrong_seed || server_ranks) {
+      server_rows.push_back(profile_noise_for_logits(m.profile, m.record.seed + (wrong_seed ? 1 : 0), prompt_len,
+                                                     logits.narrow(0, row, 1), params, vocab, step,
+                                                     model.communicator()));
+    }
+  }
   std::vector<std::int64_t> tokens;
   ProfileNoise noise;
   if (gumbel) {
     noise = profile_noise_cat(noise_rows);
-    const ProfileNoise server_noise = wrong_rows.empty() ? noise : profile_noise_cat(wrong_rows);
+    const ProfileNoise server_noise = server_rows.empty() ? noise : profile_noise_cat(server_rows);
     const at::Tensor sampled = sample_gumbel_rows(logits, server_noise.noise, params, vocab, model.communicator(),
                                                   first.profile.server_rule(), server_noise.decision(params));
     tokens.assign(sampled.data_ptr<std::int64_t>(), sampled.data_ptr<std::int64_t>() + sampled.numel());

@@ -31,13 +31,6 @@ Enum parse_name(const std::string& name, const char* const (&names)[N], const ch
   throw ConfigError(fmt::format("unknown {} '{}' (one of: {})", what, name, all));
 }
 
-// Rows [n, Vp] of every rank side by side: [n, t * Vp], column j * Vp + i = global id begin_j + i
-// (every rank's shard starts at rank * Vp).
-at::Tensor gather_vocabulary(const at::Tensor& x, Communicator& comm) {
-  const at::Tensor all = comm.all_gather(x.unsqueeze(0).contiguous());  // [t, n, Vp]
-  return all.permute({1, 0, 2}).reshape({x.size(0), -1});
-}
-
 }  // namespace
 
 Adversary adversary_parse(const std::string& name) { return parse_name<Adversary>(name, kAdversaryNames, "adversary"); }
@@ -78,7 +71,7 @@ std::vector<std::uint8_t> payload_read(const std::string& file, std::size_t max_
 
 at::Tensor global_top_ids(const at::Tensor& logits, std::int64_t k, Communicator& comm) {
   const std::int64_t vp = logits.size(1);
-  const at::Tensor all = gather_vocabulary(logits, comm);  // column c is global id c (shards start at rank * Vp)
+  const at::Tensor all = all_gather_columns(logits, comm);  // column c is global id c (shards start at rank * Vp)
   // A stable descending sort keeps equal logits in id order.
   const at::Tensor order = std::get<1>(all.sort(/*stable=*/true, 1, /*descending=*/true));
   FSSL_CHECK(k <= vp * comm.world_size(), ConfigError, "top {} tokens of a vocabulary of {}", k, vp * comm.world_size());
@@ -92,8 +85,8 @@ std::vector<std::vector<std::int64_t>> admissible_sets(const at::Tensor& logits,
   const at::Tensor ids = (at::arange(vp, at::kLong) + vocab.begin).expand({n, vp});
   const GumbelDecision d = gumbel_decision(logits, noise, gumbel, ids, params, ServerRule::kMaxPerturbedLogit, comm);
   const MarginModel margins(logits, d, params.temperature, comm);
-  const at::Tensor inside = gather_vocabulary(margins.admissible(delta, margins.rival_floor(delta)).to(at::kByte), comm);
-  const at::Tensor perturbed = gather_vocabulary(margins.perturbed(), comm);
+  const at::Tensor inside = all_gather_columns(margins.admissible(delta, margins.rival_floor(delta)).to(at::kByte), comm);
+  const at::Tensor perturbed = all_gather_columns(margins.perturbed(), comm);
   std::vector<std::vector<std::int64_t>> sets(static_cast<std::size_t>(n));
   for (std::int64_t r = 0; r < n; ++r) {
     // Most plausible first: by perturbed logit, then id (a stable sort of ascending ids).

@@ -20,8 +20,9 @@ std::vector<bool> admissible_stego_decode(Model& model, const LogRecord& record,
   at::Tensor logits = decode_prefill(model, {&record.prompt}, {&cache});
   std::vector<bool> bits;
   for (std::size_t t = 0; t < record.output.size(); ++t) {
-    const ProfileNoise noise = profile_noise_rows(profile, record.seed, static_cast<std::int64_t>(record.prompt.size()),
-                                                  vocab, static_cast<std::int64_t>(t), 1);
+    const ProfileNoise noise =
+        profile_noise_for_logits(profile, record.seed, static_cast<std::int64_t>(record.prompt.size()), logits, params,
+                                 vocab, static_cast<std::int64_t>(t), model.communicator());
     const auto set =
         admissible_sets(logits, noise.noise, noise.decision(params), params, vocab, delta, model.communicator())
             .front();

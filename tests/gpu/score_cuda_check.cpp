@@ -218,6 +218,9 @@ void check_vocab(std::int64_t V, std::int64_t n, int sm_count) {
       {"vllm-mrv2:noise=fp32-log-tiny", {"min_p 0.05", {1.0f, 0, 1.0f, 0.05f}}},
       {"vllm-mrv2:noise=fp64-eps20", {"T 0.7", {0.7f, 0, 1.0f, 0.0f}}},
       {"vllm-mrv2:noise=fp64", {"top_p 0.9", {1.0f, 0, 0.9f, 0.0f}}},
+      {"vllm-mrv2:noise=murmur3", {"top_k 50 top_p 0.95 T 0.8", {0.8f, 50, 0.95f, 0.0f}}},
+      {"vllm-mrv2:noise=murmur3-unfused", {"T 1", {1.0f, 0, 1.0f, 0.0f}}},
+      {"vllm-mrv2:noise=murmur3-fp64", {"T 0.7", {0.7f, 0, 1.0f, 0.0f}}},
       {"sglang:noise=murmur3", {"T 0.9", {0.9f, 0, 1.0f, 0.0f}}},
       {"sglang:noise=murmur3-capped", {"T 1", {1.0f, 0, 1.0f, 0.0f}}}};
   for (const ProfileCase& pc : engine_cases) {

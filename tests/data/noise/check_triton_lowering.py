@@ -2,7 +2,10 @@
 with the same operations (float32 division by the temperature, tl.randint / tl.rand, tl.log,
 libdevice.log1p) to PTX for several architectures and counts the instructions that matter
 (docs/sampler-spec.md §6.1). Expected: div.full.f32 for the division, no lg2.approx / ex2.approx,
-libdevice's fma.rn.ftz.f32 polynomials (their constants, e.g. 0f3E146475, appear in the PTX).
+libdevice's fma.rn.ftz.f32 polynomials (their constants, e.g. 0f3E146475, appear in the PTX). For
+vllm#51367's Murmur3 noise it also compiles the degree-8 series of _log1p_neg_stable with Triton's FP
+fusion on (the default up to 3.9) and off: on, each Horner step is one fma.rn.f32 (7 per element, the
+first with the 1/8 and 1/7 constants 0f3E000000, 0f3E124925); off, none.
     python3 -m venv /tmp/tv && /tmp/tv/bin/pip install triton && /tmp/tv/bin/python check_triton_lowering.py"""
 import re
 
@@ -27,6 +30,23 @@ def _kernel(x_ptr, out_ptr, t, seed, pos, n, LOG1P: tl.constexpr):
     tl.store(out_ptr, i)
 
 
+@triton.jit
+def _series(u_ptr, out_ptr):
+    offs = tl.arange(0, 1024)
+    value = tl.load(u_ptr + offs)
+    polynomial = 1.0 / 8.0
+    polynomial = 1.0 / 7.0 + value * polynomial
+    polynomial = 1.0 / 6.0 + value * polynomial
+    polynomial = 1.0 / 5.0 + value * polynomial
+    polynomial = 1.0 / 4.0 + value * polynomial
+    polynomial = 1.0 / 3.0 + value * polynomial
+    polynomial = 1.0 / 2.0 + value * polynomial
+    polynomial = 1.0 + value * polynomial
+    series = -value * polynomial
+    direct = tl.log(tl.maximum(1.0 - value, 5.960464477539063e-08))
+    tl.store(out_ptr + offs, -tl.log(-tl.where(value < 0.25, series, direct)))
+
+
 signature = {"x_ptr": "*fp32", "out_ptr": "*i64", "t": "fp32", "seed": "i64", "pos": "i64", "n": "i32",
              "LOG1P": "constexpr"}
 print(f"# Triton {triton.__version__}")
@@ -38,3 +58,10 @@ for cc in (80, 90, 100, 120):
                                                        r"ex2\.approx", r"fma\.rn\.ftz\.f32", "0f3E146475")}
         print(f"sm_{cc} {'log1p' if log1p else 'log  '} " + " ".join(f"{k.replace(chr(92), '')}={v}"
                                                                     for k, v in count.items()))
+for cc in (80, 90, 100, 120):
+    for fusion in (True, False):
+        ptx = triton.compile(ASTSource(fn=_series, signature={"u_ptr": "*fp32", "out_ptr": "*fp32"}, constexprs={}),
+                             target=GPUTarget("cuda", cc, 32), options={"enable_fp_fusion": fusion}).asm["ptx"]
+        n_fma = len(re.findall(r"fma\.rn\.f32", ptx))
+        first = len(re.findall(r"fma\.rn\.f32\s+%r\d+, %r\d+, 0f3E000000, 0f3E124925", ptx))
+        print(f"sm_{cc} murmur3 series fp_fusion={int(fusion)} fma.rn.f32={n_fma} first_step(u*1/8+1/7)={first}")
