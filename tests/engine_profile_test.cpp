@@ -106,6 +106,11 @@ TEST(EngineProfile, UnreproducedSamplersAreRefusedByName) {
   refused(e, "multiplicative hashes");
   e.version = "0.5.10";
   EXPECT_EQ(engine_profile(e), "sglang:noise=murmur3");
+  e.logits_dtype = "bf16";  // the bf16 lm_head: its sort sees bf16 logits
+  EXPECT_EQ(engine_profile(e), "sglang:noise=murmur3,logits=bf16");
+  e.logits_dtype = "fp16";
+  refused(e, "logits_dtype 'fp16'");
+  e.logits_dtype.clear();
   e.name = "tensorrt-llm";
   refused(e, "engine 'tensorrt-llm' is unknown");
 }

@@ -142,13 +142,14 @@ TEST(SamplerGolden, SglangSortedTopKTopPTokensMatchSglangsAlgorithm) {
     const SamplerParams params = profile_params(profile, c.settings);
     ASSERT_TRUE(params.sort_ranked) << where;
     const VocabShard whole = VocabShard::whole(c.vocab);
-    const ProfileNoise noise = profile_noise_for_logits(profile, c.seed, c.position + 1, logits, params, whole, 0, *comm);
+    const ProfileNoise noise = profile_noise_for_logits(profile, c.seed, c.position + 1, logits, params, whole, 0,
+                                                        score_widest_margin(ScoreConfig{}), *comm);
     const at::Tensor token = sample_gumbel_rows(logits, noise.noise, params, whole, *comm, profile.server_rule(),
                                                 noise.decision(params));
     EXPECT_EQ(token.item<std::int64_t>(), c.token) << where;
     const FilteredRows filtered = sampler_filter(logits, params, *comm);
     EXPECT_EQ((filtered.scaled != -std::numeric_limits<float>::infinity()).sum().item<std::int64_t>(), c.kept) << where;
-    EXPECT_EQ(sampler_sort_ranks(logits / params.temperature, *comm)[0][c.token].item<std::int64_t>(), c.rank) << where;
+    EXPECT_EQ(sampler_sort_ranks(sampler_sort_key(logits, params), params, 0.0, *comm)[0][c.token].item<std::int64_t>(), c.rank) << where;
     const ScoreBatch scores = score_gumbel_rows(logits, noise.noise, at::full({1}, c.token, at::kLong), params, whole,
                                                 ScoreConfig{}, *comm, profile.server_rule(), noise.decision(params));
     EXPECT_TRUE(scores.exact[0].item<bool>()) << where;

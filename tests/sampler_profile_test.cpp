@@ -118,7 +118,10 @@ TEST(SamplerProfile, SglangSortsWhereTopKOrTopPIsSet) {
 TEST(SamplerProfile, SglangSortedFiltersCutByRankOnTheWholeMass) {
   auto comm = comm_local();
   const at::Tensor logits = at::tensor({1.0f, 3.0f, 3.0f, 2.0f, 0.0f}).unsqueeze(0);
-  EXPECT_TRUE(at::equal(sampler_sort_ranks(logits, *comm), at::tensor({3, 0, 1, 2, 4}, at::kLong).unsqueeze(0)));
+  SamplerParams top_3{1.0f, 3, 1.0f, 0.0f};
+  top_3.sort_ranked = true;
+  EXPECT_TRUE(
+      at::equal(sampler_sort_ranks(logits, top_3, 100.0, *comm), at::tensor({3, 0, 1, 2, 4}, at::kLong).unsqueeze(0)));
   auto kept = [&](std::int32_t k, float p, bool sorted) {
     SamplerParams params{1.0f, k, p, 0.0f};
     params.sort_ranked = sorted;
@@ -139,8 +142,8 @@ TEST(SamplerProfile, SglangSortedFiltersCutByRankOnTheWholeMass) {
   const SamplerProfile sglang = SamplerProfile::parse("sglang:noise=murmur3");
   SamplerParams params{1.0f, 3, 1.0f, 0.0f};
   params.sort_ranked = true;
-  const ProfileNoise noise = profile_noise_for_logits(sglang, 42, 5, logits, params, VocabShard::whole(5), 0, *comm);
-  const std::int64_t rank_of[5] = {3, 0, 1, 2, 4};
+  const ProfileNoise noise = profile_noise_for_logits(sglang, 42, 5, logits, params, VocabShard::whole(5), 0, 100.0, *comm);
+  const std::uint32_t rank_of[5] = {3, 0, 1, 2, 4};
   for (int i = 0; i < 5; ++i) {
     EXPECT_EQ(noise.gumbel[0][i].item<float>(),
               static_cast<float>(sglang_gumbel(SglangNoise::kMurmur3, murmur3_key_hash(0, 42, 4, rank_of[i]))));

@@ -37,11 +37,11 @@ TEST(ScoringMpi, SglangSortedRanksAndTokensOnShardsMatchTheWholeRow) {
     const at::Tensor full = test::sglang_case_logits(c);
     const at::Tensor logits = test::golden_shard(full, -std::numeric_limits<float>::infinity(), *comm, &begin);
     const VocabShard vocab = test::golden_vocab(logits, begin, c.vocab);
-    const at::Tensor rank = sampler_sort_ranks(logits / params.temperature, *comm);
+    const at::Tensor rank = sampler_sort_ranks(sampler_sort_key(logits, params), params, 5.0, *comm);
     auto local = comm_local();
-    const at::Tensor whole_rank = sampler_sort_ranks(full / params.temperature, *local);
+    const at::Tensor whole_rank = sampler_sort_ranks(sampler_sort_key(full, params), params, 5.0, *local);
     EXPECT_TRUE(at::equal(rank.narrow(1, 0, vocab.valid), whole_rank.narrow(1, begin, vocab.valid)));
-    const ProfileNoise noise = profile_noise_for_logits(profile, c.seed, c.position + 1, logits, params, vocab, 0, *comm);
+    const ProfileNoise noise = profile_noise_for_logits(profile, c.seed, c.position + 1, logits, params, vocab, 0, 5.0, *comm);
     const at::Tensor token = sample_gumbel_rows(logits, noise.noise, params, vocab, *comm, profile.server_rule(),
                                                 noise.decision(params));
     EXPECT_EQ(token.item<std::int64_t>(), c.token);

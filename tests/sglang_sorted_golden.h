@@ -34,7 +34,8 @@ inline std::vector<SglangSortedCase> sglang_sorted_cases() {
     c.settings.top_p = std::stof(f[5]);
     c.seed = hex_u64(f[6]);
     c.position = std::stoll(f[7]);
-    c.spec = f[8] == "0" ? "sglang:noise=murmur3" : "sglang:noise=murmur3-capped";
+    c.spec = std::string(f[8] == "0" ? "sglang:noise=murmur3" : "sglang:noise=murmur3-capped") +
+             (f[13] == "bf16" ? ",logits=bf16" : "");
     c.logits_sha256 = f[9];
     c.kept = std::stoll(f[10]);
     c.token = std::stoll(f[11]);

@@ -18,6 +18,7 @@ struct EngineIdentity {
   bool fp64_gumbel = false;              // vllm: --use-fp64-gumbel
   std::string gumbel_noise;              // vllm V2 from 0.29: "philox" | "murmur3" | "" (the version's default)
   std::optional<bool> fp_fusion;         // vllm Murmur3 noise: Triton fuses the series into fmas (default true)
+  std::string logits_dtype;              // sglang: "bf16" | "fp32" | "" (fp32): the logits its sort saw
   std::optional<std::int64_t> sm_count;  // vllm V1 runner: the GPU's multiprocessor count (vllm-cuda)
   std::optional<std::int64_t> max_threads_per_sm;
 };

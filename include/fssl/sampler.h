@@ -12,7 +12,8 @@
 //   5. pi = softmax over the survivors (float32).
 // SGLang's seeded torch sampler (`sort_ranked`, sglang profiles with top-k or top-p) filters its own
 // way instead of steps 3-4, on pi = softmax(s) over the whole row sorted descending (equal values:
-// the smaller id first, the order of a stable sort):
+// the smaller id first, the order of a stable sort), s taken from the logits as the server held
+// them (`sort_bf16`: rounded to bfloat16 first, so that the server's exact ties are ties here too):
 //   3'. top-k:  keep the first k ranks (exactly k: the tie at the boundary is cut by id)
 //   4'. top-p:  keep rank r iff the mass of the ranks before it is <= p, that mass cumulated over the
 //               whole distribution (not renormalised after top-k); rank 0 is always kept.
@@ -42,6 +43,7 @@ struct SamplerParams {
   float min_p = 0.0f;        // [0, 1]; 0 = disabled
   bool min_p_last = false;   // transformers' warper order: temperature, top-k, top-p, min-p
   bool sort_ranked = false;  // SGLang's sorted top-k / top-p, noise keyed by rank (3', 4' above)
+  bool sort_bf16 = false;    // ... of logits the server held as bfloat16 (SGLang's bf16 lm_head)
   bool greedy() const { return temperature < 1e-5f; }
   // Whether any filter can drop a token (greedy rows filter nothing).
   bool filters() const { return !greedy() && (top_k > 0 || top_p < 1.0f || min_p > 0.0f); }
@@ -55,9 +57,16 @@ struct FilteredRows {
 // logits: [n, Vp] float32, this rank's vocabulary shard (padding columns -inf).
 FilteredRows sampler_filter(const at::Tensor& logits, const SamplerParams& params, Communicator& comm);
 
-// The sort ranks of the sorted filter: [n, Vp] int64, each column's 0-based position in its row's
-// global order (scaled = s descending, the smaller id first on ties; padding last). Collective.
-at::Tensor sampler_sort_ranks(const at::Tensor& scaled, Communicator& comm);
+// The sorted filter's key: s = l / T from the logits as the server held them (bfloat16-rounded
+// where params.sort_bf16). logits: [n, Vp]. Local.
+at::Tensor sampler_sort_key(const at::Tensor& logits, const SamplerParams& params);
+// The sort ranks of the sorted filter with `params`' top-k / top-p: [n, Vp] int64, each column's
+// 0-based position in its row's global order (key descending, the smaller id first on ties), exact
+// for the kept set and for every column whose logit lies within band_logits of the kept set's
+// smallest (the widest margin the caller scores: further below, no threshold admits a column); the
+// columns below share one rank, the count of those above. Collective.
+at::Tensor sampler_sort_ranks(const at::Tensor& key, const SamplerParams& params, double band_logits,
+                              Communicator& comm);
 
 // How a Gumbel-max server turns noise into a token.
 enum class ServerRule {

@@ -35,6 +35,7 @@ struct SamplerProfile {
   std::int64_t single_draw = 0, backend = 0;   // llamacpp-dist
   VllmMrv2Noise mrv2_noise = VllmMrv2Noise::kFp32Log1p;  // vllm-mrv2: noise= (required)
   SglangNoise sglang_noise = SglangNoise::kMurmur3;      // sglang: noise= (required)
+  bool logits_bf16 = false;                              // sglang: logits=bf16 (default fp32)
 
   // Gumbel-max samplers (scored with the margin / GM-LS); llamacpp-dist is inverse-CDF (IPT-LS).
   bool gumbel_max() const { return kind != Kind::kLlamacppDist; }
@@ -70,11 +71,12 @@ ProfileNoise profile_noise_rows(const SamplerProfile& profile, std::uint64_t see
 
 // The noise rows of a message's logit rows [n, Vp] (this rank's shard) as its server drew them:
 // profile_noise_rows, except where the server keys noise by sort rank (params.sort_ranked: SGLang's
-// top-k / top-p path), where column i gets the noise of its rank in s = logits / T (sampler.h).
-// Collective over `comm` when ranked (the rows are sorted whole).
+// top-k / top-p path), where column i gets the noise of its rank by sampler_sort_key (sampler.h),
+// exact for the kept set and within band_logits below it (sampler_sort_ranks; the widest margin
+// threshold the caller scores, 0 for a server that only samples). Collective over `comm` when ranked.
 ProfileNoise profile_noise_for_logits(const SamplerProfile& profile, std::uint64_t seed, std::int64_t prompt_len,
                                       const at::Tensor& logits, const SamplerParams& params, const VocabShard& vocab,
-                                      std::int64_t first_row, Communicator& comm);
+                                      std::int64_t first_row, double band_logits, Communicator& comm);
 
 // Row-wise concatenation (all parts of one profile).
 ProfileNoise profile_noise_cat(const std::vector<ProfileNoise>& parts);

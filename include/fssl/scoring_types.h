@@ -17,6 +17,15 @@ struct ScoreConfig {
   std::int64_t rank_cutoff = 32;                               // R
 };
 
+// The widest margin a ScoreConfig scores (its largest grid value or tier threshold): columns whose
+// entry cost exceeds it are never admissible (SGLang's rank-keyed noise needs exact ranks only
+// within it, sampler_sort_ranks).
+inline double score_widest_margin(const ScoreConfig& c) {
+  double widest = c.margin_threshold;
+  for (double t : c.margin_grid) widest = t > widest ? t : widest;
+  return widest;
+}
+
 // Inverse-CDF profiles (scoring_ipt.h).
 struct IptConfig {
   std::vector<double> sigmas = {0.001, 0.01, 0.1};              // jitter of u, probability units

@@ -34,6 +34,8 @@ bool before(const Version& v, int major, int minor, int patch = 0) { return v < 
 std::string vllm_profile(const EngineIdentity& e, const Version& v) {
   std::string runner = e.model_runner;
   if (runner.empty()) runner = before(v, 0, 25) ? "v1" : "v2";  // vllm#44443: V2 default for dense models from 0.25
+  FSSL_CHECK(e.logits_dtype.empty(), EngineError,
+             "engine vllm {}: logits_dtype is an SGLang field (vLLM samples float32 copies of its logits)", e.version);
   FSSL_CHECK(runner == "v1" || runner == "v2", EngineError, "engine vllm {}: model_runner '{}' is not v1 or v2",
              e.version, runner);
   if (runner == "v1") {
@@ -94,7 +96,11 @@ std::string sglang_profile(const EngineIdentity& e, const Version& v) {
              "engine sglang {}: model_runner, fp64_gumbel, gumbel_noise, fp_fusion, sm_count and max_threads_per_sm "
              "are vLLM fields",
              e.version);
-  return "sglang:noise=murmur3";
+  FSSL_CHECK(e.logits_dtype.empty() || e.logits_dtype == "bf16" || e.logits_dtype == "fp32", EngineError,
+             "engine sglang {}: logits_dtype '{}' is not bf16 or fp32", e.version, e.logits_dtype);
+  // The dtype of the logits its top-k / top-p sort sees: bf16 where the lm_head runs in bf16 (the
+  // default for bf16 models), fp32 with --enable-fp32-lm-head or an fp32 model (spec §8).
+  return e.logits_dtype == "bf16" ? "sglang:noise=murmur3,logits=bf16" : "sglang:noise=murmur3";
 }
 
 }  // namespace

@@ -115,8 +115,8 @@ SamplerSettings sampler_of(const json& line, const SamplerSettings& defaults) {
 // The line's `engine` object (docs/archive-format.md §5): every key known, else the line is bad.
 EngineIdentity engine_of(const json& j) {
   if (!j.is_object()) bad("wrong type", "'engine' must be an object");
-  static const std::set<std::string> known = {"name",         "version",   "model_runner", "fp64_gumbel",
-                                              "gumbel_noise", "fp_fusion", "sm_count",     "max_threads_per_sm"};
+  static const std::set<std::string> known = {"name",      "version",  "model_runner",       "fp64_gumbel", "gumbel_noise",
+                                              "fp_fusion", "sm_count", "max_threads_per_sm", "logits_dtype"};
   for (const auto& item : j.items()) {
     if (known.count(item.key()) == 0) bad("invalid engine", fmt::format("unknown key 'engine.{}'", item.key()));
   }
@@ -129,6 +129,7 @@ EngineIdentity engine_of(const json& j) {
     e.fp64_gumbel = j["fp64_gumbel"].get<bool>();
   }
   if (j.contains("gumbel_noise")) e.gumbel_noise = as_string(j["gumbel_noise"], "engine.gumbel_noise");
+  if (j.contains("logits_dtype")) e.logits_dtype = as_string(j["logits_dtype"], "engine.logits_dtype");
   if (j.contains("fp_fusion")) {
     if (!j["fp_fusion"].is_boolean()) bad("wrong type", "'engine.fp_fusion' must be true or false");
     e.fp_fusion = j["fp_fusion"].get<bool>();

@@ -44,14 +44,21 @@ void score_one_token_naive(const at::Tensor& l, const at::Tensor& e, std::int64_
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // What a replay pays per profile on the CPU: regenerating the message's noise rows
-// (profile_noise_rows) and scoring them under the profile's server rule, side by side in one run.
+// (profile_noise_for_logits) and scoring them under the profile's filters and server rule, side by
+// side in one run. SGLang with top-k or top-p pays for its sort (rank-keyed noise, dense scoring).
 void bench_profiles(const ScoreBenchOptions& o, std::int64_t vocab, const at::Tensor& logits, const at::Tensor& claimed,
-                    const SamplerParams& params, Communicator& comm) {
+                    const SamplerParams& bench_params, Communicator& comm) {
   const ScoreConfig config;
+  SamplerSettings settings;
+  settings.temperature = bench_params.temperature;
+  settings.top_k = bench_params.top_k;
+  settings.top_p = bench_params.top_p;
+  settings.min_p = bench_params.min_p;
   for (const char* spec : {"vllm-cuda:sm_count=132", "fssl-philox", "vllm-mrv2:noise=fp32-log1p",
                            "vllm-mrv2:noise=fp64", "vllm-mrv2:noise=murmur3", "vllm-mrv2:noise=murmur3-fp64",
                            "sglang:noise=murmur3"}) {
     const SamplerProfile profile = SamplerProfile::parse(spec);
+    const SamplerParams params = profile_params(profile, settings);
     double noise_s = 0.0, total_s = 1e30;
     for (int repeat = 0; repeat < 2; ++repeat) {
       double noise_part = 0.0;
@@ -59,7 +66,9 @@ void bench_profiles(const ScoreBenchOptions& o, std::int64_t vocab, const at::Te
       for (std::int64_t row = 0; row < o.n_tokens; row += o.rows_per_call) {
         const std::int64_t n = std::min(o.rows_per_call, o.n_tokens - row);
         const auto t0 = Clock::now();
-        const ProfileNoise noise = profile_noise_rows(profile, 7, 100, VocabShard::whole(vocab), row, n);
+        const ProfileNoise noise = profile_noise_for_logits(profile, 7, 100, logits.narrow(0, row, n), params,
+                                                            VocabShard::whole(vocab), row,
+                                                            score_widest_margin(config), comm);
         noise_part += seconds_since(t0);
         score_gumbel_rows(logits.narrow(0, row, n), noise.noise, claimed.narrow(0, row, n), params,
                           VocabShard::whole(vocab), config, comm, profile.server_rule(), noise.decision(params));

@@ -90,7 +90,8 @@ MessageScores score_message(Model& model, const LogRecord& r, const SamplerProfi
     const ProfileNoise noise =
         params.greedy() ? ProfileNoise{at::ones_like(logits), at::Tensor()}
                         : profile_noise_for_logits(profile, r.seed, static_cast<std::int64_t>(r.prompt.size()), logits,
-                                                   params, model.vocab_shard(), first, model.communicator());
+                                                   params, model.vocab_shard(), first, score_widest_margin(config),
+                                                   model.communicator());
     parts.push_back(score_gumbel_rows(logits, noise.noise, claimed.narrow(0, first, n), params, model.vocab_shard(),
                                       config, model.communicator(), profile.server_rule(), noise.decision(params)));
   }

@@ -113,7 +113,7 @@ FilteredRows sampler_filter(const at::Tensor& logits, const SamplerParams& p, Co
   if (p.sort_ranked) {
     // SGLang refuses min-p with a seed (sampler_profile.h), so its sorted path has only top-k / top-p.
     FSSL_CHECK(p.min_p == 0.0f, ReplayError, "sorted (SGLang) filters do not combine with min_p {}", p.min_p);
-    out.scaled = sorted_filter(s, p, comm);
+    out.scaled = sorted_filter(s, sampler_sort_key(logits, p), p, comm);
     out.log_norm = log_norm(out.scaled);
     return out;
   }

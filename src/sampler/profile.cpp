@@ -48,6 +48,7 @@ const std::vector<std::pair<const char*, VllmMrv2Noise>> kMrv2Noises = {{"fp64-e
                                                                         {"murmur3-fp64", VllmMrv2Noise::kMurmur3Fp64}};
 const std::vector<std::pair<const char*, SglangNoise>> kSglangNoises = {
     {"murmur3", SglangNoise::kMurmur3}, {"murmur3-capped", SglangNoise::kMurmur3Capped}};
+const std::vector<std::pair<const char*, bool>> kLogitsDtypes = {{"fp32", false}, {"bf16", true}};
 
 // E = exp(-G) of engine G rows, the Exp(1) view scoring ranks pi / E with; kept > 0 where G is huge.
 at::Tensor exp_of_negated(const at::Tensor& g) { return g.neg().exp().clamp_min(1e-30f); }
@@ -106,8 +107,9 @@ SamplerProfile SamplerProfile::parse(const std::string& spec) {
     p.mrv2_noise = named_param(params, "noise", kMrv2Noises, spec);
   } else if (name == "sglang") {
     p.kind = Kind::kSglang;
-    allowed = {"noise"};
+    allowed = {"noise", "logits"};
     p.sglang_noise = named_param(params, "noise", kSglangNoises, spec);
+    if (params.count("logits") > 0) p.logits_bf16 = named_param(params, "logits", kLogitsDtypes, spec);
   } else {
     FSSL_THROW(ProfileError,
                "sampler profile '{}': unknown profile '{}' (fssl-philox, vllm-cuda, vllm-mrv2, sglang, "
@@ -208,20 +210,21 @@ SamplerParams profile_params(const SamplerProfile& profile, const SamplerSetting
     if (params.top_k >= (1 << 30)) params.top_k = 0;  // SGLang's TOP_K_ALL
     // Either filter sends SGLang's seeded batch through its sort (top_k_top_p_min_p_sampling_from_probs_torch).
     params.sort_ranked = !params.greedy() && (params.top_k > 0 || params.top_p < 1.0f);
+    params.sort_bf16 = profile.logits_bf16;
   }
   return params;
 }
 
 ProfileNoise profile_noise_for_logits(const SamplerProfile& p, std::uint64_t seed, std::int64_t prompt_len,
                                       const at::Tensor& logits, const SamplerParams& params, const VocabShard& vocab,
-                                      std::int64_t first_row, Communicator& comm) {
+                                      std::int64_t first_row, double band_logits, Communicator& comm) {
   const std::int64_t n = logits.size(0);
   if (!params.sort_ranked || params.greedy()) return profile_noise_rows(p, seed, prompt_len, vocab, first_row, n);
   FSSL_CHECK(p.kind == SamplerProfile::Kind::kSglang && prompt_len >= 1, ProfileError,
              "sampler profile '{}': noise keyed by sort rank is SGLang's, and needs a prompt", p.spec);
   FSSL_CHECK(logits.size(1) == vocab.size, ProfileError, "sampler profile '{}': logits of {} columns, shard of {}",
              p.spec, logits.size(1), vocab.size);
-  const at::Tensor rank = sampler_sort_ranks(logits / params.temperature, comm);
+  const at::Tensor rank = sampler_sort_ranks(sampler_sort_key(logits, params), params, band_logits, comm);
   ProfileNoise rows;
   rows.gumbel = at::empty({n, vocab.size}, at::kFloat);
   noise_rows_sglang_keyed(p.sglang_noise, seed, prompt_len - 1 + first_row, n, vocab.size, rank.data_ptr<std::int64_t>(),

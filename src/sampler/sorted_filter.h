@@ -8,8 +8,8 @@
 
 namespace fssl {
 
-// s: [n, Vp] scaled logits of this rank's shard; returns s with the filtered columns -inf.
-// Collective.
-at::Tensor sorted_filter(const at::Tensor& s, const SamplerParams& params, Communicator& comm);
+// s: [n, Vp] scaled logits of this rank's shard, key: sampler_sort_key of its logits; returns s
+// with the filtered columns -inf. Collective.
+at::Tensor sorted_filter(const at::Tensor& s, const at::Tensor& key, const SamplerParams& params, Communicator& comm);
 
 }  // namespace fssl

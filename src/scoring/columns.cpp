@@ -15,7 +15,7 @@ namespace fssl {
 Columns dense_columns(const at::Tensor& logits, const at::Tensor& noise, const at::Tensor& gumbel,
                       const at::Tensor& claimed, const VocabShard& vocab) {
   const std::int64_t n = logits.size(0), vp = logits.size(1);
-  Columns cols{logits, noise, gumbel, (at::arange(vp, at::kLong) + vocab.begin).expand({n, vp}), {}, {}, {}, {}};
+  Columns cols{logits, noise, gumbel, (at::arange(vp, at::kLong) + vocab.begin).expand({n, vp}), {}, {}, {}, {}, {}};
   at::Tensor local_y = claimed - vocab.begin;
   cols.owned = (local_y >= 0).logical_and(local_y < vp);
   cols.local_y = local_y.clamp(0, vp - 1);
@@ -46,7 +46,7 @@ Columns gather_columns(const at::Tensor& index, const at::Tensor& mark, const at
   at::Tensor gathered = all.permute({1, 2, 0, 3}).reshape({5, n, -1});  // [5, n, t (w + 1)]
   auto [ids, order] = gathered[3].to(at::kLong).sort(1);
   auto take = [&](int field) { return gathered[field].gather(1, order).contiguous(); };
-  Columns cols{take(0), take(1), has_gumbel ? take(2) : at::Tensor(), ids, {}, {}, take(4), {}};
+  Columns cols{take(0), take(1), has_gumbel ? take(2) : at::Tensor(), ids, {}, {}, take(4), {}, {}};
   at::Tensor match = ids.eq(claimed.unsqueeze(1));
   cols.owned = match.any(1);
   cols.local_y = match.to(at::kInt).argmax(1);

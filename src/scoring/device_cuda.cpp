@@ -57,7 +57,8 @@ ScoreBatch score_gumbel_rows_device(const at::Tensor& logits_in, const at::Tenso
     const at::Tensor cpu_logits = logits.cpu();
     auto local = comm_local();
     const ProfileNoise noise = profile_noise_for_logits(profile, seed, prompt_len, cpu_logits, params,
-                                                        VocabShard::whole(V), first_row, *local);
+                                                        VocabShard::whole(V), first_row,
+                                                        score_widest_margin(config), *local);
     return score_gumbel_rows(cpu_logits, noise.noise, claimed_in.to(at::kCPU, at::kLong), params, VocabShard::whole(V),
                              config, *local, rule, noise.decision(params));
   }

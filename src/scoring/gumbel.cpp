@@ -74,16 +74,14 @@ ScoreBatch score_gumbel_chunk(const at::Tensor& logits, const at::Tensor& noise,
                               const SamplerParams& params, const VocabShard& vocab, const ScoreConfig& config,
                               Communicator& comm, ServerRule rule, const at::Tensor& gumbel) {
   const at::Tensor rank = raw_logit_rank(logits, claimed, vocab, comm);
-  // SGLang's sorted filters cut top-p on the whole distribution's mass: candidates alone cannot
-  // place the boundary, so those rows are scored densely.
-  if (params.filters() && !params.sort_ranked) {
+  if (params.filters()) {
     // Sparse when the kept set is small: gather it (and each row's claimed column) onto every rank and score
     // it there with a local communicator; the raw-logit rank and the filtered tokens near the
     // boundary (ShardBand) are counted on the shards.
     at::Tensor picked, key_floor, outside_drop, mark = logits;
     SamplerParams on_kept = params;
     bool mask_filtered = false;  // the decision sees filtered candidates as -inf logits
-    if (params.top_k > 0 && params.top_k <= kSparseKeptLimit) {
+    if (params.top_k > 0 && params.top_k <= kSparseKeptLimit && !params.sort_ranked) {
       // Top-k survivors lie among every rank's k largest logits (T > 0 keeps their order), unless
       // a rank holds more than k values tied at the boundary. Filters still run on the candidates.
       const std::int64_t k = std::min<std::int64_t>(params.top_k, logits.size(1));
@@ -96,7 +94,9 @@ ScoreBatch score_gumbel_chunk(const at::Tensor& logits, const at::Tensor& noise,
         // The largest logit outside them is this rank's (k+1)-th: where a filter drops rivals to.
         outside_drop = k1 > k ? values.select(1, k).contiguous() : at::full({logits.size(0)}, kNegInf);
       }
-    } else if (params.top_k == 0) {
+    } else if (params.top_k == 0 || params.sort_ranked) {
+      // The kept set from the filters on the shard (SGLang's sorted cut needs the whole row's mass,
+      // which top-k candidates alone do not have).
       const FilteredRows f = sampler_filter(logits, params, comm);
       const std::int64_t width = global_max_row_count(f.scaled != kNegInf, comm);
       if (width <= kSparseKeptLimit) {

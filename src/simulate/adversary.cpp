@@ -20,7 +20,6 @@ void adversary_step(Server& server, std::vector<Message>& batch, const std::vect
   // None for inverse-CDF profiles.
   const at::Tensor rows_noise = noise.noise.defined() ? noise.noise.index_select(0, index) : at::Tensor();
   const at::Tensor rows_gumbel = noise.gumbel.defined() ? noise.gumbel.index_select(0, index) : at::Tensor();
-  const SamplerProfile& profile = batch[active[static_cast<std::size_t>(rows.front())]].profile;
   const SamplerParams& params = batch[active[static_cast<std::size_t>(rows.front())]].params;
   // Candidates of each row in the order bits index them, and how many bits each row embeds.
   std::vector<std::vector<std::int64_t>> choices(rows.size());

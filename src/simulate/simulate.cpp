@@ -94,11 +94,12 @@ std::vector<std::int64_t> sample_step(Server& server, std::vector<Message>& batc
     const auto step = static_cast<std::int64_t>(m.record.output.size());
     const auto prompt_len = static_cast<std::int64_t>(m.record.prompt.size());
     const auto row = static_cast<std::int64_t>(a);
+    // Rank keys below the kept set matter only to the adversary's admissible sets (its margin).
     noise_rows.push_back(profile_noise_for_logits(m.profile, m.record.seed, prompt_len, clean.narrow(0, row, 1),
-                                                  m.params, vocab, step, model.communicator()));
+                                                  m.params, vocab, step, o.stego_margin, model.communicator()));
     if (wrong_seed || server_ranks) {
       server_rows.push_back(profile_noise_for_logits(m.profile, m.record.seed + (wrong_seed ? 1 : 0), prompt_len,
-                                                     logits.narrow(0, row, 1), params, vocab, step,
+                                                     logits.narrow(0, row, 1), params, vocab, step, 0.0,
                                                      model.communicator()));
     }
   }

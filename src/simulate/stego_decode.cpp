@@ -22,7 +22,7 @@ std::vector<bool> admissible_stego_decode(Model& model, const LogRecord& record,
   for (std::size_t t = 0; t < record.output.size(); ++t) {
     const ProfileNoise noise =
         profile_noise_for_logits(profile, record.seed, static_cast<std::int64_t>(record.prompt.size()), logits, params,
-                                 vocab, static_cast<std::int64_t>(t), model.communicator());
+                                 vocab, static_cast<std::int64_t>(t), delta, model.communicator());
     const auto set =
         admissible_sets(logits, noise.noise, noise.decision(params), params, vocab, delta, model.communicator())
             .front();

@@ -9,8 +9,10 @@ Logits come from a formula the C++ test repeats (its SHA-256 is checked): family
     k = (i * 2654435761 + 97 * c) mod 2^32;  l = float32(k mod M) * step + base
 with (M, step, base) = (2000, 0.005, -5) for f = 0 (flat, many exact ties) and (997, 0.02, -10) for f = 1.
 One line per case:
-    f c V T top_k top_p seed position variant sha256(logits) kept_count token rank_of_token
-(top_k 0 = disabled; variant 0 murmur3, 1 murmur3-capped). Ties in probability are ordered by id (a
+    f c V T top_k top_p seed position variant sha256(logits) kept_count token rank_of_token held
+(top_k 0 = disabled; variant 0 murmur3, 1 murmur3-capped; held: the dtype the server's lm_head gave
+its logits, bf16 in every third case: rounded to bfloat16 before the division, as a bf16 model's
+logits are, so that its exact ties decide the order). Ties in probability are ordered by id (a
 stable sort), the order SGLang's GPU sort gives rows of these widths (docs/sampler-spec.md §8)."""
 import hashlib
 import math
@@ -42,11 +44,13 @@ def gumbel(seed, position, columns, capped):
     return torch.from_numpy(out)
 
 
-def sglang_sample(l, T, top_k, top_p, seed, position, capped):
+def sglang_sample(l, T, top_k, top_p, seed, position, capped, bf16):
     # SGLang: logits / T, softmax (float32), sort descending, cumulative sum before the top-k cut,
     # ranks >= k zeroed, ranks whose exclusive mass exceeds top_p zeroed, log in float64, Gumbel
     # noise keyed by the sorted column (the rank), first argmax, back to the token id.
     logits = torch.from_numpy(l).unsqueeze(0)
+    if bf16:
+        logits = logits.to(torch.bfloat16).float()
     probs = torch.softmax(logits / T, dim=-1)
     probs_sort, probs_idx = probs.sort(dim=-1, descending=True, stable=True)
     probs_sum = torch.cumsum(probs_sort, dim=-1)
@@ -62,7 +66,7 @@ def sglang_sample(l, T, top_k, top_p, seed, position, capped):
 
 def main():
     print("# SGLang seeded top-k/top-p golden (gen_sglang_sorted_golden.py, torch %s, mmh3): "
-          "f c V T top_k top_p seed position variant sha256 kept token rank" % torch.__version__)
+          "f c V T top_k top_p seed position variant sha256 kept token rank held" % torch.__version__)
     settings = [(1.0, 50, 1.0), (0.7, 5, 1.0), (1.3, 0, 0.9), (1.0, 50, 0.95), (0.8, 0, 0.5), (1.0, 1, 1.0),
                 (1.0, 20, 0.3)]
     seeds = [42, 7847, 2**64 - 3, 2**63 + 11]
@@ -77,9 +81,10 @@ def main():
                             continue
                         position = (case * 131) % 5000 + 3
                         l = logits_of(family, case, V)
-                        kept, token, rank = sglang_sample(l, T, top_k, top_p, seed, position, capped)
+                        bf16 = case % 3 == 0
+                        kept, token, rank = sglang_sample(l, T, top_k, top_p, seed, position, capped, bf16)
                         print(family, case, V, T, top_k, top_p, "%016x" % seed, position, capped,
-                              hashlib.sha256(l.tobytes()).hexdigest(), kept, token, rank)
+                              hashlib.sha256(l.tobytes()).hexdigest(), kept, token, rank, "bf16" if bf16 else "fp32")
 
 
 if __name__ == "__main__":
