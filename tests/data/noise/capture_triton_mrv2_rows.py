@@ -7,6 +7,7 @@ not needed. Output, one line per row:
 tests/gpu/run.sh writes vllm_mrv2_triton_<gpu>.txt; commit it to tests/data/noise/ and
 noise_engines_test checks fssl's CPU rows against it."""
 import hashlib
+import os
 import sys
 
 import torch
@@ -14,73 +15,12 @@ import triton
 import triton.language as tl
 from triton.language.extra import libdevice
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import triton_murmur3 as murmur3  # noqa: E402
+
 VARIANTS = ["fp64-eps20", "fp32-log-1e-7", "fp32-log-tiny", "fp32-log1p", "fp64", "murmur3", "murmur3-unfused",
             "murmur3-fp64"]
 FP64 = (4, 7)
-
-
-@triton.jit
-def _rotl32(value, shift: tl.constexpr):
-    return (value << shift) | (value >> (32 - shift))
-
-
-@triton.jit
-def _mix(h, key):
-    key *= 0xCC9E2D51
-    key = _rotl32(key, 15)
-    key *= 0x1B873593
-    h ^= key
-    h = _rotl32(h, 13)
-    return h * 5 + 0xE6546B64
-
-
-@triton.jit
-def _murmur3(seed, pos, offset, domain: tl.constexpr = 0):
-    # vllm#51367's murmur3_hash32: MurmurHash3_x86_32 of [seed lo, seed hi, pos lo, token], seed = domain.
-    seed = seed.to(tl.int64)
-    pos = pos.to(tl.int64)
-    offset = offset.to(tl.uint32)
-    h = (seed ^ seed).to(tl.uint32)
-    h ^= domain
-    h = _mix(h, (seed & 0xFFFFFFFF).to(tl.uint32))
-    h = _mix(h, ((seed >> 32) & 0xFFFFFFFF).to(tl.uint32))
-    h = _mix(h, (pos & 0xFFFFFFFF).to(tl.uint32))
-    h = _mix(h, offset)
-    h = h ^ 16
-    h ^= h >> 16
-    h *= 0x85EBCA6B
-    h ^= h >> 13
-    h *= 0xC2B2AE35
-    return h ^ (h >> 16)
-
-
-@triton.jit
-def _murmur3_g64(seed, pos, block):
-    lo = _murmur3(seed, pos, block)
-    hi = _murmur3(seed, pos, block, domain=0x9E3779B9)
-    random53 = ((hi.to(tl.uint64) << 32) | lo.to(tl.uint64)) >> 11
-    u = (random53.to(tl.float64) + 0.5) * 1.1102230246251565e-16
-    u = tl.where(u == 1.0, u - 1.1102230246251565e-16, u)
-    return -tl.log(-tl.log(u))
-
-
-@triton.jit
-def _murmur3_g32(seed, pos, block):
-    lo = _murmur3(seed, pos, block)
-    hi16 = (lo >> 16).to(tl.int32)
-    lo16 = (lo & 0xFFFF).to(tl.int32)
-    u = hi16.to(tl.float32) * 1.52587890625e-05 + (lo16.to(tl.float32) + 0.5) * 2.3283064365386963e-10
-    p = 1.0 / 8.0
-    p = 1.0 / 7.0 + u * p
-    p = 1.0 / 6.0 + u * p
-    p = 1.0 / 5.0 + u * p
-    p = 1.0 / 4.0 + u * p
-    p = 1.0 / 3.0 + u * p
-    p = 1.0 / 2.0 + u * p
-    p = 1.0 + u * p
-    series = -u * p
-    direct = tl.log(tl.maximum(1.0 - u, 5.960464477539063e-08))
-    return -tl.log(-tl.where(u < 0.25, series, direct))
 
 
 @triton.jit
@@ -91,9 +31,9 @@ def _rows(out_ptr, seed_ptr, pos_ptr, V, VARIANT: tl.constexpr, BLOCK: tl.conste
     mask = block < V
     row_seed = tl.randint(seed, pos)
     if VARIANT == 7:
-        g = _murmur3_g64(seed, pos, block)
+        g = murmur3.gumbel64(seed, pos, block)
     elif VARIANT >= 5:
-        g = _murmur3_g32(seed, pos, block)
+        g = murmur3.gumbel32(seed, pos, block)
     elif VARIANT == 4:
         lo, hi, _, _ = tl.randint4x(row_seed, block)
         r = (hi.to(tl.uint32, bitcast=True).to(tl.uint64) << 32) | lo.to(tl.uint32, bitcast=True).to(tl.uint64)

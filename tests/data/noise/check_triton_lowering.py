@@ -7,13 +7,18 @@ vllm#51367's Murmur3 noise it also compiles the degree-8 series of _log1p_neg_st
 fusion on (the default up to 3.9) and off: on, each Horner step is one fma.rn.f32 (7 per element, the
 first with the 1/8 and 1/7 constants 0f3E000000, 0f3E124925); off, none.
     python3 -m venv /tmp/tv && /tmp/tv/bin/pip install triton && /tmp/tv/bin/python check_triton_lowering.py"""
+import os
 import re
+import sys
 
 import triton
 import triton.language as tl
 from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
 from triton.language.extra import libdevice
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import triton_murmur3 as murmur3  # noqa: E402
 
 
 @triton.jit
@@ -33,18 +38,7 @@ def _kernel(x_ptr, out_ptr, t, seed, pos, n, LOG1P: tl.constexpr):
 @triton.jit
 def _series(u_ptr, out_ptr):
     offs = tl.arange(0, 1024)
-    value = tl.load(u_ptr + offs)
-    polynomial = 1.0 / 8.0
-    polynomial = 1.0 / 7.0 + value * polynomial
-    polynomial = 1.0 / 6.0 + value * polynomial
-    polynomial = 1.0 / 5.0 + value * polynomial
-    polynomial = 1.0 / 4.0 + value * polynomial
-    polynomial = 1.0 / 3.0 + value * polynomial
-    polynomial = 1.0 / 2.0 + value * polynomial
-    polynomial = 1.0 + value * polynomial
-    series = -value * polynomial
-    direct = tl.log(tl.maximum(1.0 - value, 5.960464477539063e-08))
-    tl.store(out_ptr + offs, -tl.log(-tl.where(value < 0.25, series, direct)))
+    tl.store(out_ptr + offs, -tl.log(-murmur3.log1m(tl.load(u_ptr + offs))))
 
 
 signature = {"x_ptr": "*fp32", "out_ptr": "*i64", "t": "fp32", "seed": "i64", "pos": "i64", "n": "i32",

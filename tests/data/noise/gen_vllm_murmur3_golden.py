@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Integer and uniform golden values of vLLM Model Runner V2's Murmur3 Gumbel noise (vllm#51367),
 written by Triton's own kernels in its interpreter (TRITON_INTERPRET=1, numpy shim of
-gen_triton_random_golden.py; no torch, no GPU). The kernels below spell vLLM's gumbel.py operations
-(murmur3_hash32, murmur3_uniform32, murmur3_uniform64) as Triton code; every hash is also checked
+gen_triton_random_golden.py; no torch, no GPU), from the Triton functions of triton_murmur3.py that
+spell vLLM's gumbel.py operations (murmur3_hash32, murmur3_uniform32, murmur3_uniform64); every hash is also checked
 against the PyPI mmh3 package (MurmurHash3_x86_32 with hash seed = the domain). Hashes and uniforms
 are integer and power-of-two arithmetic, so the interpreter's bits are the GPU's.
 
@@ -24,61 +24,10 @@ import triton  # noqa: E402
 import triton.language as tl  # noqa: E402
 
 import gen_triton_random_golden as shim  # noqa: E402
+import triton_murmur3 as murmur3  # noqa: E402
 
 shim._NAMES[np.dtype(np.float64)] = "float64"
 shim._NAMES[np.dtype(np.int64)] = "int64"
-
-
-@triton.jit
-def _rotl32(value, shift: tl.constexpr):
-    return (value << shift) | (value >> (32 - shift))
-
-
-@triton.jit
-def _mix(h, key):
-    key *= 0xCC9E2D51
-    key = _rotl32(key, 15)
-    key *= 0x1B873593
-    h ^= key
-    h = _rotl32(h, 13)
-    return h * 5 + 0xE6546B64
-
-
-@triton.jit
-def _fmix32(h):
-    h ^= h >> 16
-    h *= 0x85EBCA6B
-    h ^= h >> 13
-    h *= 0xC2B2AE35
-    return h ^ (h >> 16)
-
-
-@triton.jit
-def _hash32(seed, pos, offset, domain: tl.constexpr = 0):
-    seed = seed.to(tl.int64)
-    pos = pos.to(tl.int64)
-    offset = offset.to(tl.uint32)
-    h = (seed ^ seed).to(tl.uint32)
-    h ^= domain
-    h = _mix(h, (seed & 0xFFFFFFFF).to(tl.uint32))
-    h = _mix(h, ((seed >> 32) & 0xFFFFFFFF).to(tl.uint32))
-    h = _mix(h, (pos & 0xFFFFFFFF).to(tl.uint32))
-    h = _mix(h, offset)
-    return _fmix32(h ^ 16)
-
-
-@triton.jit
-def _uniform32(random32):
-    hi16 = (random32 >> 16).to(tl.int32)
-    lo16 = (random32 & 0xFFFF).to(tl.int32)
-    return hi16.to(tl.float32) * 1.52587890625e-05 + (lo16.to(tl.float32) + 0.5) * 2.3283064365386963e-10
-
-
-@triton.jit
-def _uniform64(lo, hi):
-    random53 = ((hi.to(tl.uint64) << 32) | lo.to(tl.uint64)) >> 11
-    u = (random53.to(tl.float64) + 0.5) * 1.1102230246251565e-16
-    return tl.where(u == 1.0, u - 1.1102230246251565e-16, u)
 
 
 @triton.jit
@@ -88,18 +37,18 @@ def key_kernel(seed_ptr, pos_ptr, token0, lo_ptr, hi_ptr, u_ptr, u64_ptr, N: tl.
     pos = tl.load(pos_ptr)
     offs = tl.arange(0, N)
     keys = token0 + offs
-    lo = _hash32(seed, pos, keys)
-    hi = _hash32(seed, pos, keys, domain=0x9E3779B9)
+    lo = murmur3.hash32(seed, pos, keys)
+    hi = murmur3.hash32(seed, pos, keys, domain=0x9E3779B9)
     tl.store(lo_ptr + offs, lo)
     tl.store(hi_ptr + offs, hi)
-    tl.store(u_ptr + offs, _uniform32(lo))
-    tl.store(u64_ptr + offs, _uniform64(lo, hi))
+    tl.store(u_ptr + offs, murmur3.uniform32(lo))
+    tl.store(u64_ptr + offs, murmur3.uniform64(lo, hi))
 
 
 @triton.jit
 def edge_kernel(h_ptr, u_ptr, N: tl.constexpr):
     offs = tl.arange(0, N)
-    tl.store(u_ptr + offs, _uniform32(tl.load(h_ptr + offs)))
+    tl.store(u_ptr + offs, murmur3.uniform32(tl.load(h_ptr + offs)))
 
 
 N = 8
