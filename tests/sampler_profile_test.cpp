@@ -5,9 +5,13 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
+#include <string>
 #include <vector>
 
+#include "archive/format.h"
 #include "fssl/comm.h"
 
 namespace fssl {
@@ -48,6 +52,37 @@ TEST(SamplerProfile, MalformedSpecsAreRefusedWithTheirReason) {
   refused("vllm-mrv2", "noise= is required");
   refused("vllm-mrv2:noise=fp16", "noise=fp16 is unknown");
   refused("sglang:noise=murmur3,seed=1", "unknown parameter 'seed'");
+}
+
+// The archive's list of reproducible profile names (validate warns on others) is the parser's.
+TEST(SamplerProfile, ArchiveKnowsExactlyTheProfilesTheParserAccepts) {
+  for (const char* name : archive_format::kKnownSamplerProfiles) {
+    try {
+      SamplerProfile::parse(name);
+    } catch (const ProfileError& e) {
+      EXPECT_EQ(std::string(e.what()).find("unknown profile"), std::string::npos) << e.what();
+    }
+  }
+  std::string listed;
+  try {
+    SamplerProfile::parse("no-such-engine");
+  } catch (const ProfileError& e) {
+    listed = e.what();
+  }
+  // "... unknown profile 'no-such-engine' (fssl-philox, vllm-cuda, ...) [file:line]"
+  const std::size_t open = listed.find('(');
+  listed = listed.substr(open + 1, listed.find(')', open) - open - 1);
+  int names = 0;
+  for (std::size_t start = 0; start < listed.size(); ++names) {
+    const std::size_t end = std::min(listed.find(',', start), listed.size());
+    const std::string name = listed.substr(start, end - start);
+    EXPECT_NE(std::find(std::begin(archive_format::kKnownSamplerProfiles), std::end(archive_format::kKnownSamplerProfiles),
+                        name),
+              std::end(archive_format::kKnownSamplerProfiles))
+        << name;
+    start = std::min(listed.find_first_not_of(", ", end), listed.size());
+  }
+  EXPECT_EQ(names, static_cast<int>(std::size(archive_format::kKnownSamplerProfiles)));
 }
 
 TEST(SamplerProfile, EngineProfilesAddTheirGumbelToTheScaledLogits) {

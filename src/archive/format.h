@@ -54,9 +54,10 @@ inline constexpr char kManifestHmacTag[] = "fssl-archive-v1/manifest";
 inline constexpr std::uint64_t kMessagesChunk = 4096;   // rows per chunk of /messages/*
 inline constexpr int kDeflateLevel = 4;
 
-// Sampler-profile names fssl knows how to reproduce (validate warns on others).
-inline constexpr const char* kKnownSamplerProfiles[] = {"fssl-philox", "vllm-cuda", "hf-torch-cpu",
-                                                        "llamacpp-dist"};
+// Sampler-profile names fssl knows how to reproduce (validate warns on others); the sampler module's
+// parser accepts exactly these (sampler_profile_test checks both ways).
+inline constexpr const char* kKnownSamplerProfiles[] = {"fssl-philox", "vllm-cuda", "vllm-mrv2", "sglang",
+                                                        "hf-torch-cpu", "llamacpp-dist"};
 
 // "shard-000042.h5".
 std::string shard_file_name(std::int64_t index);
