@@ -42,6 +42,74 @@ TEST(ArchiveImport, FsslLayoutLineFillsEveryField) {
   EXPECT_EQ(r.output, (std::vector<std::int32_t>{4, 99}));
 }
 
+// Format v2: the logits processors under vLLM's SamplingParams names, OpenAI's logit_bias form and
+// llama.cpp's names; the engine is recorded with the message.
+TEST(ArchiveImport, LogitsProcessorsAndTheEngineAreImported) {
+  const std::string line =
+      R"({"prompt_token_ids":[1,2],"output_token_ids":[4],"seed":3,)"
+      R"("sampler":{"profile":"vllm-mrv2:noise=murmur3","presence_penalty":0.5,"frequency_penalty":-0.25,)"
+      R"("repetition_penalty":1.1,"min_tokens":3,"stop_token_ids":[2,99],"logit_bias":{"5":-100,"7":2.5},)"
+      R"("bad_words":[[4],[8,9]],"allowed_token_ids":[1,2,3],"penalty_last_n":32,"top_k":null},)"
+      R"("engine":{"name":"vllm","version":"0.29.0","model_runner":"v2"}})";
+  const LogRecord r = import_parse_line(line, defaults(), 0).at(0);
+  const LogitsProcessors& p = r.sampler.processors;
+  EXPECT_EQ(p.presence_penalty, 0.5f);
+  EXPECT_EQ(p.frequency_penalty, -0.25f);
+  EXPECT_EQ(p.repetition_penalty, 1.1f);
+  EXPECT_EQ(p.min_tokens, 3);
+  EXPECT_EQ(p.stop_token_ids, (std::vector<std::int32_t>{2, 99}));
+  EXPECT_EQ(p.logit_bias, (std::vector<std::pair<std::int32_t, float>>{{5, -100.0f}, {7, 2.5f}}));
+  EXPECT_EQ(p.bad_words, (std::vector<std::vector<std::int32_t>>{{4}, {8, 9}}));
+  EXPECT_EQ(p.allowed_token_ids, (std::vector<std::int32_t>{1, 2, 3}));
+  EXPECT_EQ(p.repeat_last_n, 32);
+  EXPECT_TRUE(p.active());
+  // The explicit profile wins, so vLLM 0.29 needs no gumbel_noise here; the engine is kept.
+  EXPECT_EQ(r.sampler.profile, "vllm-mrv2:noise=murmur3");
+  EXPECT_TRUE((r.engine == EngineTag{"vllm", "0.29.0", "v2"}));
+  // llama.cpp's names, and the export form of logit_bias.
+  const LogRecord l = import_parse_line(R"({"prompt_token_ids":[1],"output_token_ids":[4],"seed":3,)"
+                                        R"("sampler":{"repeat_penalty":1.3,"repeat_last_n":-1,"logit_bias":[[9,1.5]]}})",
+                                        defaults(), 0)
+                          .at(0);
+  EXPECT_EQ(l.sampler.processors.repetition_penalty, 1.3f);
+  EXPECT_EQ(l.sampler.processors.repeat_last_n, -1);
+  EXPECT_EQ(l.sampler.processors.logit_bias, (std::vector<std::pair<std::int32_t, float>>{{9, 1.5f}}));
+  EXPECT_TRUE(l.engine.empty());
+}
+
+// Fields fssl does not understand are bad lines naming the field, never dropped.
+TEST(ArchiveImport, UnknownFieldsAreRefusedByName) {
+  auto refusal = [](const std::string& extra_sampler, const std::string& extra_line) {
+    try {
+      import_parse_line(R"({"prompt_token_ids":[1],"output_token_ids":[4],"seed":3,"sampler":{"temperature":1)" +
+                            extra_sampler + "}" + extra_line + "}",
+                        defaults(), 0);
+    } catch (const ImportLineError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(refusal(R"(,"best_of":2)", "").find("unknown key 'sampler.best_of'"), std::string::npos);
+  EXPECT_NE(refusal("", R"(,"request_id":"abc")").find("unknown key 'request_id'"), std::string::npos);
+  EXPECT_NE(refusal(R"(,"bad_words":["foo"])", "").find("fssl has no tokenizer"), std::string::npos);
+  EXPECT_NE(refusal(R"(,"logit_bias":{"x":1})", "").find("'x' is not a token id"), std::string::npos);
+  EXPECT_NE(refusal(R"(,"min_tokens":"3")", "").find("'sampler.min_tokens' must be a 32-bit integer"),
+            std::string::npos);
+  EXPECT_EQ(refusal("", ""), "accepted");
+  // Values out of the archive's ranges are invalid records, named like the v1 fields.
+  test::TempDir dir;
+  std::istringstream in(
+      R"({"prompt_token_ids":[1],"output_token_ids":[4],"seed":3,"sampler":{"allowed_token_ids":[100]}})" "\n"
+      R"({"prompt_token_ids":[1],"output_token_ids":[4],"seed":3,"sampler":{"repetition_penalty":0}})" "\n");
+  ArchiveWriter writer = ArchiveWriter::open(dir.path(), WriterOptions{});
+  ImportStats stats = archive_import_jsonl(in, "in.jsonl", writer, defaults());
+  writer.close();
+  EXPECT_EQ(stats.bad_by_reason["invalid record"], 2u);
+  ASSERT_EQ(stats.problems.size(), 2u);
+  EXPECT_NE(stats.problems[0].find("allowed_token_ids holds id 100 outside [0, vocab size 100)"), std::string::npos);
+  EXPECT_NE(stats.problems[1].find("repetition_penalty 0 is not > 0"), std::string::npos);
+}
+
 TEST(ArchiveImport, TokenDifrLayoutGivesOneMessagePerOutputWithChildSeeds) {
   ImportDefaults d = defaults();
   d.seed = 40;

@@ -51,14 +51,22 @@ inline std::vector<unsigned char> column_bytes(hid_t d, std::size_t* elem_size, 
 // Rewrites every /messages/* column as rows[new_row] = old row `order[new_row]`: deleting,
 // duplicating or reordering whole records while keeping each record's stored digest.
 inline void permute_rows(const std::string& path, const std::vector<hsize_t>& order) {
-  static const char* kColumns[] = {"message_id", "timestamp_us", "prompt_offset", "prompt_length", "output_offset",
-                                   "output_length", "seed", "sampler_profile", "temperature", "top_k", "top_p",
-                                   "min_p", "model", "server", "digest"};
   hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
   h5_ok(f, "open");
-  for (const char* name : kColumns) {
-    hid_t d = H5Dopen2(f, (std::string("/messages/") + name).c_str(), H5P_DEFAULT);
-    h5_ok(d, name);
+  hid_t group = H5Gopen2(f, "/messages", H5P_DEFAULT);
+  h5_ok(group, "/messages");
+  H5G_info_t info;
+  h5_ok(H5Gget_info(group, &info), "group info");
+  std::vector<std::string> names;  // every column, those of format v2 included
+  for (hsize_t i = 0; i < info.nlinks; ++i) {
+    char name[256];
+    h5_ok(H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name, H5P_DEFAULT), "link name");
+    names.push_back(name);
+  }
+  H5Gclose(group);
+  for (const std::string& name : names) {
+    hid_t d = H5Dopen2(f, ("/messages/" + name).c_str(), H5P_DEFAULT);
+    h5_ok(d, name.c_str());
     std::size_t elem = 0;
     std::vector<hsize_t> dims;
     std::vector<unsigned char> old = column_bytes(d, &elem, &dims);
@@ -96,6 +104,28 @@ inline void delete_link(const std::string& path, const char* name) {
   h5_ok(f, "open");
   h5_ok(H5Ldelete(f, name, H5P_DEFAULT), "delete link");
   H5Fclose(f);
+}
+
+inline void delete_attribute(const std::string& path, const char* name) {
+  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  h5_ok(f, "open");
+  h5_ok(H5Adelete(f, name), "delete attribute");
+  H5Fclose(f);
+}
+
+// Turns an fssl shard into the v1 format: the v2 datasets, the /processors group and the engine
+// table removed, format_version 1. A shard whose records carry no processors and no engine is then
+// exactly what a v1 writer wrote (their digests are v1 digests).
+inline void downgrade_to_v1(const std::string& path) {
+  for (const char* name : {"repetition_penalty", "presence_penalty", "frequency_penalty", "min_tokens",
+                           "repeat_last_n", "engine", "stop_offset", "stop_length", "allowed_offset",
+                           "allowed_length", "logit_bias_offset", "logit_bias_length", "bad_words_offset",
+                           "bad_words_length"}) {
+    delete_link(path, (std::string("/messages/") + name).c_str());
+  }
+  delete_link(path, "/processors");
+  delete_attribute(path, "engines");
+  set_int_attribute(path, "format_version", 1);
 }
 
 }  // namespace fssl::test

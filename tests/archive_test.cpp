@@ -10,6 +10,7 @@
 #include <fstream>
 #include <thread>
 
+#include "archive_tamper.h"
 #include "fssl/archive.h"
 #include "archive/format.h"
 #include "test_util.h"
@@ -33,6 +34,8 @@ void expect_same_record(const LogRecord& want, const LogRecord& got) {
   EXPECT_EQ(want.server, got.server);
   EXPECT_EQ(want.prompt, got.prompt);
   EXPECT_EQ(want.output, got.output);
+  EXPECT_TRUE(want.sampler.processors == got.sampler.processors) << "message " << want.message_id;
+  EXPECT_TRUE(want.engine == got.engine) << want.engine.name << " " << want.engine.version << " vs " << got.engine.name;
 }
 
 TEST(Archive, RoundTripKeepsEveryFieldAcrossShards) {
@@ -49,6 +52,47 @@ TEST(Archive, RoundTripKeepsEveryFieldAcrossShards) {
     }
   }
   EXPECT_EQ(i, 50u);
+}
+
+// Format v1 shards (no processor datasets, no engine table) stay readable and valid: they mean "no
+// processors". A v1 shard is made by downgrading one whose records carry none; records with
+// processors cannot be stored in v1, and dropping them breaks their digests.
+TEST(Archive, Version1ShardsStayReadableAndValid) {
+  TempDir dir;
+  WriterOptions options;
+  options.shard_messages = 5;
+  std::vector<LogRecord> written;
+  {
+    ArchiveWriter writer = ArchiveWriter::open(dir.path(), options);
+    for (std::uint64_t i = 0; written.size() < 10; ++i) {
+      if (i % 7 == 3) continue;  // the test records with processors
+      written.push_back(test_record(i));
+      writer.append(written.back());
+    }
+    writer.close();
+  }
+  test::downgrade_to_v1(dir / "shard-000000.h5");
+  ShardReader v1 = ShardReader::open(dir / "shard-000000.h5");
+  Manifest manifest = Manifest::read(dir.path());  // a v1 writer's manifest: the file's own hash
+  manifest.shards[0] = shard_entry_scan(v1);
+  manifest.write(dir.path());
+  EXPECT_EQ(v1.format_version(), 1);
+  EXPECT_TRUE(v1.engines().empty());
+  ArchiveReader reader = ArchiveReader::open(dir.path());
+  for (std::uint64_t row = 0; row < 5; ++row) expect_same_record(written[row], reader.read({0, row}));
+  for (std::uint64_t row = 0; row < 5; ++row) expect_same_record(written[5 + row], reader.read({1, row}));
+  EXPECT_EQ(reader.shard(1).format_version(), 2);
+  ValidationReport r = archive_validate(dir.path(), nullptr);
+  EXPECT_TRUE(r.ok()) << (r.problems.empty() ? "" : r.problems.front().str());
+  // A v2 shard with processors downgraded: its v2 records lose their meaning, and validation says so.
+  TempDir other;
+  test::write_test_archive(other.path(), 10, 10, /*with_key=*/false);
+  test::downgrade_to_v1(other / "shard-000000.h5");
+  ValidationReport broken = archive_validate(other.path(), nullptr);
+  EXPECT_FALSE(broken.ok());
+  EXPECT_TRUE(std::any_of(broken.problems.begin(), broken.problems.end(), [](const Problem& p) {
+    return p.row == 3 && p.what.find("digest mismatch") != std::string::npos;
+  }));
 }
 
 TEST(Archive, ManifestTotalsMatchTheRecordsWritten) {

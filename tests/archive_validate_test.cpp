@@ -74,9 +74,37 @@ TEST_F(ArchiveValidate, MissingDatasetIsNamed) {
 }
 
 TEST_F(ArchiveValidate, WrongFormatVersionIsRefused) {
-  test::set_int_attribute(shard(2), "format_version", 2);
+  test::set_int_attribute(shard(2), "format_version", 3);
   ValidationReport r = validate();
-  EXPECT_TRUE(has_error(r, {"shard-000002.h5", "format_version 2 is not supported"})) << dump(r);
+  EXPECT_TRUE(has_error(r, {"shard-000002.h5", "format_version 3 is not supported"})) << dump(r);
+}
+
+// Format v2: the processors' ranges and offsets are checked like the v1 fields, naming the record.
+// Test records 10 and 17 (shard 1, rows 0 and 7) and 24 (shard 2, row 4) carry processors.
+TEST_F(ArchiveValidate, ProcessorFieldsOutOfRangeNameTheRecord) {
+  test::poke<float>(shard(1), "/messages/repetition_penalty", 0, -1.0f, H5T_NATIVE_FLOAT);
+  const auto columns = ShardReader::open(shard(1)).columns();
+  test::poke<std::int32_t>(shard(1), "/processors/stop_token_ids", static_cast<hsize_t>(columns.stop_offset[7]), 512,
+                           H5T_NATIVE_INT32);
+  test::poke<std::int32_t>(shard(2), "/messages/logit_bias_length", 4, 1000, H5T_NATIVE_INT32);
+  const auto bad_words = static_cast<hsize_t>(ShardReader::open(shard(0)).columns().bad_words_offset[3]);
+  test::poke<std::int32_t>(shard(0), "/processors/bad_words", bad_words, 0, H5T_NATIVE_INT32);
+  ValidationReport r = validate();
+  EXPECT_TRUE(has_error(r, {"shard-000001.h5", "record 0", "message id " + std::to_string(id_of(10)),
+                            "repetition_penalty -1 is not > 0"}))
+      << dump(r);
+  EXPECT_TRUE(has_error(r, {"shard-000001.h5", "record 7", "stop_token_ids holds id 512 outside [0, vocab size 512)"}))
+      << dump(r);
+  EXPECT_TRUE(has_error(r, {"shard-000002.h5", "record 4", "logit_bias range", "outside its dataset"})) << dump(r);
+  EXPECT_TRUE(has_error(r, {"shard-000000.h5", "record 3", "bad_words holds a sequence of length 0"})) << dump(r);
+}
+
+TEST_F(ArchiveValidate, ModifiedProcessorBreaksItsDigest) {
+  test::poke<float>(shard(2), "/messages/presence_penalty", 4, 0.75f, H5T_NATIVE_FLOAT);
+  ValidationReport r = validate();
+  EXPECT_TRUE(has_error(r, {"shard-000002.h5", "record 4", "message id " + std::to_string(id_of(24)),
+                            "digest mismatch"}))
+      << dump(r);
 }
 
 TEST_F(ArchiveValidate, NegativeOffsetNamesTheRecord) {

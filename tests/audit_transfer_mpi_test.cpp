@@ -17,7 +17,7 @@ std::vector<LogRecord> sample_records() {
     r.message_id = std::numeric_limits<std::uint64_t>::max() - static_cast<std::uint64_t>(i);
     r.timestamp_us = -1764115200000000 + i;
     r.seed = 0xFFFFFFFFFFFFFFFFull - 7 * static_cast<std::uint64_t>(i);
-    r.sampler = {"vllm-cuda:sm_count=132", 0.7f, 50, 0.95f, 0.05f};
+    r.sampler = {"vllm-cuda:sm_count=132", 0.7f, 50, 0.95f, 0.05f, {}};
     r.model = {"llama-ü", "ab12", 128256, "tok"};
     r.server = "srv-" + std::to_string(i);
     for (int t = 0; t < 1000 * (i + 1); ++t) r.prompt.push_back((t * 7919) % 128256);

@@ -41,7 +41,8 @@ inline ModelInfo test_model(const std::string& name = "tiny-llama", std::uint32_
   return {name, std::string(64, 'a'), vocab, "tok-tiny"};
 }
 
-// Record i of a deterministic synthetic stream (lengths and ids vary with i).
+// Record i of a deterministic synthetic stream (lengths and ids vary with i; every seventh, from
+// i = 3, carries format-v2 logits processors and an engine tag).
 inline LogRecord test_record(std::uint64_t i, std::uint32_t vocab = 512) {
   std::mt19937_64 rng(1000 + i);
   LogRecord r;
@@ -49,13 +50,27 @@ inline LogRecord test_record(std::uint64_t i, std::uint32_t vocab = 512) {
   r.timestamp_us = 1764115200000000 + static_cast<std::int64_t>(i) * 1000;
   r.seed = rng();
   r.sampler = {i % 3 == 0 ? "vllm-cuda:sm_count=132" : "fssl-philox", i % 5 == 0 ? 0.0f : 0.7f,
-               static_cast<std::int32_t>(i % 4 == 0 ? 0 : 50), i % 2 == 0 ? 1.0f : 0.95f, 0.0f};
+               static_cast<std::int32_t>(i % 4 == 0 ? 0 : 50), i % 2 == 0 ? 1.0f : 0.95f, 0.0f, {}};
   r.model = test_model(i % 4 == 3 ? "other-model" : "tiny-llama", vocab);
   r.server = "srv-" + std::to_string(i % 3);
   r.prompt.resize(1 + rng() % 40);
   r.output.resize(1 + rng() % 30);
   for (auto& t : r.prompt) t = static_cast<std::int32_t>(rng() % vocab);
   for (auto& t : r.output) t = static_cast<std::int32_t>(rng() % vocab);
+  if (i % 7 == 3) {
+    LogitsProcessors& p = r.sampler.processors;
+    p.repetition_penalty = 1.1f;
+    p.presence_penalty = 0.5f;
+    p.frequency_penalty = -0.25f;
+    p.min_tokens = static_cast<std::int32_t>(i % 5);
+    p.repeat_last_n = 64;
+    p.stop_token_ids = {static_cast<std::int32_t>(vocab - 1), 2};
+    if (i % 2 == 1) p.allowed_token_ids = {1, 5, 7, static_cast<std::int32_t>(i % vocab)};
+    p.logit_bias = {{3, -100.0f}, {static_cast<std::int32_t>(i % vocab), 2.5f}};
+    if (static_cast<std::int32_t>(i % vocab) == 3) p.logit_bias.pop_back();
+    p.bad_words = {{4}, {8, 9, 10}};
+    r.engine = {"vllm", "0.30." + std::to_string(i % 3), "v2"};
+  }
   return r;
 }
 

@@ -29,7 +29,7 @@ class Verify : public ::testing::Test {
     LogRecord r;
     r.message_id = 1;
     r.seed = seed;
-    r.sampler = {"fssl-philox", temperature, 0, 1.0f, 0.0f};
+    r.sampler = {"fssl-philox", temperature, 0, 1.0f, 0.0f, {}};
     r.model = {"tiny", "", static_cast<std::uint32_t>(model_->config().vocab_size), ""};
     r.prompt = prompt;
     c10::NoGradGuard no_grad;
@@ -83,7 +83,7 @@ TEST_F(Verify, LlamacppDistTrafficIsScoredByItsCdfInterval) {
   LogRecord r;
   r.message_id = 9;
   r.seed = seed;
-  r.sampler = {"llamacpp-dist", 0.8f, 40, 1.0f, 0.0f};
+  r.sampler = {"llamacpp-dist", 0.8f, 40, 1.0f, 0.0f, {}};
   r.model = {"tiny", "", static_cast<std::uint32_t>(model_->config().vocab_size), ""};
   r.prompt = {7, 8, 9, 10};
   c10::NoGradGuard no_grad;

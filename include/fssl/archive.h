@@ -38,6 +38,26 @@ struct ModelInfo {
   }
 };
 
+// The logits processors a request set, as logged (effective values; archive format v2, section
+// 2.5). The defaults are "off"; a record whose processors are all off means what a v1 record
+// means and keeps the v1 digest (section 3.1). How each engine applies them: docs/sampler-spec.md.
+struct LogitsProcessors {
+  float repetition_penalty = 1.0f;     // > 0; 1 = off
+  float presence_penalty = 0.0f;       // finite; 0 = off
+  float frequency_penalty = 0.0f;      // finite; 0 = off
+  std::int32_t min_tokens = 0;         // >= 0: the stop set is masked until this many output tokens
+  std::int32_t repeat_last_n = -1;     // llama.cpp's penalty window: -1 = the whole history, 0 = none
+  std::vector<std::int32_t> stop_token_ids;                // the message's stop set, EOS included
+  std::vector<std::int32_t> allowed_token_ids;             // non-empty: only these can be sampled
+  std::vector<std::pair<std::int32_t, float>> logit_bias;  // (token id, bias added to its logit)
+  std::vector<std::vector<std::int32_t>> bad_words;        // token sequences that must not be completed
+
+  // Whether any of them can change a logit (stop ids alone, without min_tokens, change nothing).
+  bool active() const;
+  bool operator==(const LogitsProcessors& o) const;
+  bool operator!=(const LogitsProcessors& o) const { return !(*this == o); }
+};
+
 // Sampler settings as logged (effective values).
 struct SamplerSettings {
   std::string profile = "fssl-philox";  // profile spec "name[:key=value,...]"
@@ -45,6 +65,19 @@ struct SamplerSettings {
   std::int32_t top_k = 0;               // >= 0; 0 = disabled
   float top_p = 1.0f;                   // (0, 1]; 1 = disabled
   float min_p = 0.0f;                   // [0, 1]; 0 = disabled
+  LogitsProcessors processors;          // format v2; all off in v1 records
+};
+
+// The serving engine a message came from (format v2; empty in v1 records and when not logged).
+struct EngineTag {
+  std::string name, version, model_runner;  // "vllm", "0.30.1", "v2"
+  bool empty() const { return name.empty() && version.empty() && model_runner.empty(); }
+  bool operator==(const EngineTag& o) const {
+    return name == o.name && version == o.version && model_runner == o.model_runner;
+  }
+  bool operator<(const EngineTag& o) const {
+    return name != o.name ? name < o.name : version != o.version ? version < o.version : model_runner < o.model_runner;
+  }
 };
 
 // One logged message with every table reference resolved.
@@ -55,6 +88,7 @@ struct LogRecord {
   SamplerSettings sampler;
   ModelInfo model;
   std::string server;
+  EngineTag engine;
   std::vector<std::int32_t> prompt;  // [n_prompt] token ids, n_prompt >= 1
   std::vector<std::int32_t> output;  // [n_output] token ids, n_output >= 1
 };
@@ -113,6 +147,13 @@ struct MessageColumns {
   std::vector<std::uint32_t> server;
   std::vector<float> temperature, top_p, min_p;
   std::vector<std::uint8_t> digest;  // [N, 32]
+  // Format v2 (empty for v1 shards): the processors' scalars, the engine index, and where each
+  // message's variable-length processor data lies in its flat dataset (offset, length).
+  std::vector<float> repetition_penalty, presence_penalty, frequency_penalty;
+  std::vector<std::int32_t> min_tokens, repeat_last_n;
+  std::vector<std::uint16_t> engine;
+  std::vector<std::int64_t> stop_offset, allowed_offset, logit_bias_offset, bad_words_offset;
+  std::vector<std::int32_t> stop_length, allowed_length, logit_bias_length, bad_words_length;
 };
 
 // Why a stored row cannot be read as a record (offsets, table indices or field values out of
@@ -133,6 +174,7 @@ class ShardReader {
   ~ShardReader();
 
   const std::string& path() const;
+  std::int64_t format_version() const;  // 1 or 2
   std::uint64_t n_messages() const;
   std::uint64_t n_tokens() const;  // length of /tokens
   std::int64_t shard_index() const;
@@ -142,10 +184,11 @@ class ShardReader {
   const std::vector<ModelInfo>& models() const;
   const std::vector<std::string>& sampler_profiles() const;
   const std::vector<std::string>& servers() const;
+  const std::vector<EngineTag>& engines() const;  // empty for v1 shards
   const MessageColumns& columns() const;
   Digest32 stored_digest(std::uint64_t row) const;
 
-  struct Impl;  // defined in archive/shard_reader.cpp
+  struct Impl;  // defined in archive/shard_impl.h
 
   // Empty if the row's offsets, lengths and table indices are usable, else the reason.
   std::string row_structure_problem(std::uint64_t row) const;

@@ -10,6 +10,7 @@
 
 #include "fssl/archive_import.h"
 #include "fssl/engine_profile.h"
+#include "fssl/record_json.h"
 
 namespace fssl {
 namespace {
@@ -109,6 +110,12 @@ SamplerSettings sampler_of(const json& line, const SamplerSettings& defaults) {
   }
   if (j.contains("top_p") && !j["top_p"].is_null()) s.top_p = as_float(j["top_p"], "sampler.top_p");
   if (j.contains("min_p") && !j["min_p"].is_null()) s.min_p = as_float(j["min_p"], "sampler.min_p");
+  // The logits processors (format v2), under vLLM's SamplingParams names; any other key is refused.
+  try {
+    processors_from_json(j, {"profile", "temperature", "top_k", "top_p", "min_p"}, &s.processors);
+  } catch (const ProcessorsJsonError& e) {
+    bad(std::string(e.what()).rfind("unknown key", 0) == 0 ? "unknown field" : "wrong type", e.what());
+  }
   return s;
 }
 
@@ -141,19 +148,31 @@ EngineIdentity engine_of(const json& j) {
   return e;
 }
 
-// An explicit sampler.profile wins over the engine; the engine wins over --profile.
-void apply_engine(const json& line, SamplerSettings* s) {
+// The engine is recorded (name, version, runner); an explicit sampler.profile wins over the profile
+// the engine maps to, which wins over --profile. With an explicit profile the engine need not map.
+void apply_engine(const json& line, LogRecord* r) {
   auto it = line.find("engine");
   if (it == line.end() || it->is_null()) return;
   const EngineIdentity engine = engine_of(*it);
-  std::string spec;
+  r->engine = {engine.name, engine.version, engine.model_runner};
+  auto sampler = line.find("sampler");
+  if (sampler != line.end() && sampler->is_object() && sampler->contains("profile")) return;
   try {
-    spec = engine_profile(engine);
+    r->sampler.profile = engine_profile(engine);
   } catch (const EngineError& e) {
     bad("invalid engine", e.what());
   }
-  auto sampler = line.find("sampler");
-  if (sampler == line.end() || !sampler->is_object() || !sampler->contains("profile")) s->profile = spec;
+}
+
+// Every top-level key of a line (docs/archive-format.md §5); `shard` and `row` are what export adds.
+void check_line_keys(const json& line) {
+  static const std::set<std::string> known = {
+      "prompt_token_ids", "output_token_ids", "outputs",    "seed",         "sampler",   "engine",
+      "model",            "model_fingerprint", "vocab_size", "tokenizer",    "server",    "message_id",
+      "timestamp_us",     "timestamp",        "shard",      "row"};
+  for (const auto& item : line.items()) {
+    if (known.count(item.key()) == 0) bad("unknown field", fmt::format("unknown key '{}'", item.key()));
+  }
 }
 
 }  // namespace
@@ -208,11 +227,12 @@ std::vector<LogRecord> import_parse_line(const std::string& line, const ImportDe
     bad("malformed JSON", e.what());
   }
   if (!j.is_object()) bad("malformed JSON", "a line must hold one JSON object");
+  check_line_keys(j);
   LogRecord base;
   base.prompt = token_ids(field(j, "prompt_token_ids"), "prompt_token_ids");
   base.timestamp_us = timestamp_of(j, d.timestamp_us);
   base.sampler = sampler_of(j, d.sampler);
-  apply_engine(j, &base.sampler);
+  apply_engine(j, &base);
   base.model = {j.contains("model") ? as_string(j["model"], "model") : d.model,
                 j.contains("model_fingerprint") ? as_string(j["model_fingerprint"], "model_fingerprint")
                                                 : d.model_fingerprint,

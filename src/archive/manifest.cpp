@@ -87,7 +87,7 @@ Digest32 Manifest::compute_hmac(const std::vector<std::uint8_t>& key) const {
 std::string Manifest::to_json_text() const {
   json j;
   j["format"] = archive_format::kManifestFormat;
-  j["format_version"] = archive_format::kVersion;
+  j["format_version"] = archive_format::kManifestVersion;
   j["shards"] = json::array();
   for (const auto& s : shards) {
     j["shards"].push_back({{"file", s.file},
@@ -130,9 +130,9 @@ Manifest Manifest::read(const std::string& dir, bool allow_missing) {
     FSSL_CHECK(j.is_object() && j.value("format", "") == std::string(archive_format::kManifestFormat), ArchiveError,
                "{}: not an fssl archive manifest (format field missing or wrong)", path);
     const auto version = j.at("format_version").get<std::int64_t>();
-    FSSL_CHECK(version == archive_format::kVersion, ArchiveError,
+    FSSL_CHECK(version == archive_format::kManifestVersion, ArchiveError,
                "{}: manifest format_version {} is not supported (this fssl reads version {})", path, version,
-               archive_format::kVersion);
+               archive_format::kManifestVersion);
     for (; k < j.at("shards").size(); ++k) m.shards.push_back(shard_from_json(j["shards"][k]));
     if (j.contains("hmac")) {
       Digest32 d{};

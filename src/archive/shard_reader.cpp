@@ -1,5 +1,5 @@
-// ShardReader: opens one shard, checks its structure, loads tables and message columns, and
-// reads records (single or batched through one union-of-hyperslabs read).
+// ShardReader: opens one shard (format v1 or v2), checks its structure, loads tables and message
+// columns, and says whether a row's offsets and table indices are usable (rows: shard_rows.cpp).
 #include <algorithm>
 #include <cstring>
 #include <fmt/ranges.h>
@@ -7,22 +7,11 @@
 
 #include "fssl/archive.h"
 #include "archive/format.h"
+#include "archive/shard_impl.h"
 #include "fssl/h5.h"
 
 namespace fssl {
 namespace af = archive_format;
-
-struct ShardReader::Impl {
-  std::string path;
-  h5::Handle file, tokens;
-  std::uint64_t n_messages = 0, n_tokens = 0;
-  std::int64_t shard_index = 0;
-  Digest32 genesis{}, head{};
-  std::optional<Digest32> hmac;
-  std::vector<ModelInfo> models;
-  std::vector<std::string> profiles, servers;
-  MessageColumns cols;
-};
 
 namespace {
 
@@ -57,6 +46,12 @@ void load_tables(ShardReader::Impl& s) {
     }
     for (const auto& p : json_attribute(f, af::kAttrSamplerProfiles, s.path)) s.profiles.push_back(p.get<std::string>());
     for (const auto& v : json_attribute(f, af::kAttrServers, s.path)) s.servers.push_back(v.get<std::string>());
+    if (s.version >= 2) {
+      for (const auto& e : json_attribute(f, af::kAttrEngines, s.path)) {
+        s.engines.push_back({e.at("name").get<std::string>(), e.at("version").get<std::string>(),
+                             e.at("model_runner").get<std::string>()});
+      }
+    }
   } catch (const nlohmann::json::exception& e) {
     FSSL_THROW(ArchiveError, "{}: malformed table attribute: {}", s.path, e.what());
   }
@@ -70,6 +65,41 @@ std::vector<T> column(ShardReader::Impl& s, const char* name) {
              "{}: dataset {} has shape [{}], expected [{}] like {}", s.path, name, fmt::join(shape, ", "),
              s.n_messages, af::kMessageId);
   return h5::dataset_read_all<T>(ds.id());
+}
+
+// A flat v2 dataset: opened, 1-D, its length.
+h5::Handle flat(ShardReader::Impl& s, const char* name, std::uint64_t* n) {
+  h5::Handle ds = h5::dataset_open(s.file.id(), name);
+  std::vector<hsize_t> shape = h5::dataset_shape(ds.id());
+  FSSL_CHECK(shape.size() == 1, ArchiveError, "{}: {} must be 1-D", s.path, name);
+  *n = shape[0];
+  return ds;
+}
+
+void load_v2_columns(ShardReader::Impl& s) {
+  MessageColumns& c = s.cols;
+  c.repetition_penalty = column<float>(s, af::kRepetitionPenalty);
+  c.presence_penalty = column<float>(s, af::kPresencePenalty);
+  c.frequency_penalty = column<float>(s, af::kFrequencyPenalty);
+  c.min_tokens = column<std::int32_t>(s, af::kMinTokens);
+  c.repeat_last_n = column<std::int32_t>(s, af::kRepeatLastN);
+  c.engine = column<std::uint16_t>(s, af::kEngine);
+  c.stop_offset = column<std::int64_t>(s, af::kStopOffset);
+  c.stop_length = column<std::int32_t>(s, af::kStopLength);
+  c.allowed_offset = column<std::int64_t>(s, af::kAllowedOffset);
+  c.allowed_length = column<std::int32_t>(s, af::kAllowedLength);
+  c.logit_bias_offset = column<std::int64_t>(s, af::kLogitBiasOffset);
+  c.logit_bias_length = column<std::int32_t>(s, af::kLogitBiasLength);
+  c.bad_words_offset = column<std::int64_t>(s, af::kBadWordsOffset);
+  c.bad_words_length = column<std::int32_t>(s, af::kBadWordsLength);
+  s.stop_ids = flat(s, af::kStopTokenIds, &s.n_stop_ids);
+  s.allowed_ids = flat(s, af::kAllowedTokenIds, &s.n_allowed_ids);
+  s.bias_ids = flat(s, af::kLogitBiasTokenId, &s.n_bias);
+  std::uint64_t n_values = 0;
+  s.bias_values = flat(s, af::kLogitBiasValue, &n_values);
+  FSSL_CHECK(n_values == s.n_bias, ArchiveError, "{}: {} has {} values for {} token ids in {}", s.path,
+             af::kLogitBiasValue, n_values, s.n_bias, af::kLogitBiasTokenId);
+  s.bad_words = flat(s, af::kBadWords, &s.n_bad_words);
 }
 
 void load_columns(ShardReader::Impl& s) {
@@ -97,6 +127,7 @@ void load_columns(ShardReader::Impl& s) {
   FSSL_CHECK(shape.size() == 2 && shape[0] == s.n_messages && shape[1] == 32, ArchiveError,
              "{}: {} has shape [{}], expected [{}, 32]", s.path, af::kDigest, fmt::join(shape, ", "), s.n_messages);
   c.digest = h5::dataset_read_all<std::uint8_t>(digest.id());
+  if (s.version >= 2) load_v2_columns(s);
 }
 
 }  // namespace
@@ -116,9 +147,10 @@ ShardReader ShardReader::open(const std::string& path) {
              ArchiveError, "{}: not an fssl archive shard (root attribute 'format' missing or not '{}')", path,
              af::kFormat);
   const std::int64_t version = h5::attribute_read_int64(f, af::kAttrVersion);
-  FSSL_CHECK(version == af::kVersion, ArchiveError,
-             "{}: format_version {} is not supported (this fssl reads version {}); convert or upgrade fssl", path,
-             version, af::kVersion);
+  FSSL_CHECK(version >= af::kOldestVersion && version <= af::kVersion, ArchiveError,
+             "{}: format_version {} is not supported (this fssl reads versions {} to {}); convert or upgrade fssl",
+             path, version, af::kOldestVersion, af::kVersion);
+  s->version = version;
   s->shard_index = h5::attribute_read_int64(f, af::kAttrShardIndex);
   s->genesis = digest_attribute(f, af::kAttrChainGenesis, path);
   s->head = digest_attribute(f, af::kAttrChainHead, path);
@@ -132,6 +164,35 @@ ShardReader ShardReader::open(const std::string& path) {
   return ShardReader(std::move(s));
 }
 
+namespace {
+
+std::string v2_structure_problem(const ShardReader::Impl& s, std::uint64_t row) {
+  const MessageColumns& c = s.cols;
+  if (c.engine[row] >= s.engines.size()) {
+    return fmt::format("engine index {} outside the engine table ({} entries)", c.engine[row], s.engines.size());
+  }
+  auto range = [](const char* what, std::int64_t offset, std::int32_t length, std::uint64_t size) -> std::string {
+    if (offset < 0 || length < 0 || static_cast<std::uint64_t>(offset) > size - static_cast<std::uint64_t>(length) ||
+        static_cast<std::uint64_t>(length) > size) {
+      return fmt::format("{} range [{}, +{}) outside its dataset ({} values)", what, offset, length, size);
+    }
+    return "";
+  };
+  if (std::string p = range("stop_token_ids", c.stop_offset[row], c.stop_length[row], s.n_stop_ids); !p.empty()) return p;
+  if (std::string p = range("allowed_token_ids", c.allowed_offset[row], c.allowed_length[row], s.n_allowed_ids);
+      !p.empty()) {
+    return p;
+  }
+  if (std::string p = range("logit_bias", c.logit_bias_offset[row], c.logit_bias_length[row], s.n_bias); !p.empty()) {
+    return p;
+  }
+  return range("bad_words", c.bad_words_offset[row], c.bad_words_length[row], s.n_bad_words);
+}
+
+}  // namespace
+
+std::int64_t ShardReader::format_version() const { return impl_->version; }
+const std::vector<EngineTag>& ShardReader::engines() const { return impl_->engines; }
 const std::string& ShardReader::path() const { return impl_->path; }
 std::uint64_t ShardReader::n_messages() const { return impl_->n_messages; }
 std::uint64_t ShardReader::n_tokens() const { return impl_->n_tokens; }
@@ -180,98 +241,7 @@ std::string ShardReader::row_structure_problem(std::uint64_t row) const {
   if (c.server[row] >= impl_->servers.size()) {
     return fmt::format("server index {} outside the server table ({} entries)", c.server[row], impl_->servers.size());
   }
-  return "";
-}
-
-LogRecord ShardReader::read(std::uint64_t row) const { return std::move(read_batch({row}).front()); }
-
-std::vector<LogRecord> ShardReader::read_batch(const std::vector<std::uint64_t>& rows) const {
-  // Structure first, before any token is read, as the batched read checks it.
-  for (std::uint64_t row : rows) {
-    if (row >= impl_->n_messages) {
-      FSSL_THROW(RecordError, "{}: row {} is past the last record ({})", impl_->path, row, impl_->n_messages);
-    }
-    if (std::string problem = row_structure_problem(row); !problem.empty()) {
-      FSSL_THROW(RecordError, "{}: {}", row_context(row), problem);
-    }
-  }
-  std::vector<RowRead> read = read_rows(rows);
-  std::vector<LogRecord> out;
-  out.reserve(rows.size());
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    if (auto* p = std::get_if<RecordProblem>(&read[i])) {
-      FSSL_THROW(RecordError, "{}: {}", row_context(rows[i]), p->reason);
-    }
-    out.push_back(std::move(std::get<LogRecord>(read[i])));
-  }
-  return out;
-}
-
-std::vector<RowRead> ShardReader::read_rows(const std::vector<std::uint64_t>& rows) const {
-  const MessageColumns& c = impl_->cols;
-  std::vector<RowRead> out(rows.size());
-  // Token ranges of the usable rows, merged so that one HDF5 read fetches all of them.
-  struct Span { std::int64_t start, end; };
-  std::vector<Span> spans;
-  std::vector<bool> usable(rows.size(), false);
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    const std::uint64_t row = rows[i];
-    std::string problem = row >= impl_->n_messages
-                              ? fmt::format("row {} is past the last record ({})", row, impl_->n_messages)
-                              : row_structure_problem(row);
-    if (!problem.empty()) {
-      out[i] = RecordProblem{std::move(problem)};
-      continue;
-    }
-    usable[i] = true;
-    spans.push_back({c.prompt_offset[row], c.prompt_offset[row] + c.prompt_length[row]});
-    spans.push_back({c.output_offset[row], c.output_offset[row] + c.output_length[row]});
-  }
-  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.start < b.start; });
-  std::vector<Span> merged;
-  for (const Span& s : spans) {
-    if (!merged.empty() && s.start <= merged.back().end) {
-      merged.back().end = std::max(merged.back().end, s.end);
-    } else {
-      merged.push_back(s);
-    }
-  }
-  std::vector<std::pair<hsize_t, hsize_t>> ranges;
-  std::vector<std::int64_t> buffer_pos;  // where merged[k] starts in `buffer`
-  std::int64_t total = 0;
-  for (const Span& m : merged) {
-    ranges.emplace_back(static_cast<hsize_t>(m.start), static_cast<hsize_t>(m.end - m.start));
-    buffer_pos.push_back(total);
-    total += m.end - m.start;
-  }
-  std::vector<std::int32_t> buffer(static_cast<std::size_t>(total));
-  h5::dataset_read_ranges<std::int32_t>(impl_->tokens.id(), ranges, buffer.data());
-  auto tokens_at = [&](std::int64_t offset, std::int32_t length) {
-    auto it = std::upper_bound(merged.begin(), merged.end(), offset,
-                               [](std::int64_t v, const Span& m) { return v < m.start; });
-    const std::size_t k = static_cast<std::size_t>(it - merged.begin()) - 1;
-    const std::int32_t* first = buffer.data() + buffer_pos[k] + (offset - merged[k].start);
-    return std::vector<std::int32_t>(first, first + length);
-  };
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    if (!usable[i]) continue;
-    const std::uint64_t row = rows[i];
-    LogRecord r;
-    r.message_id = c.message_id[row];
-    r.timestamp_us = c.timestamp_us[row];
-    r.seed = c.seed[row];
-    r.sampler = {impl_->profiles[c.sampler_profile[row]], c.temperature[row], c.top_k[row], c.top_p[row], c.min_p[row]};
-    r.model = impl_->models[c.model[row]];
-    r.server = impl_->servers[c.server[row]];
-    r.prompt = tokens_at(c.prompt_offset[row], c.prompt_length[row]);
-    r.output = tokens_at(c.output_offset[row], c.output_length[row]);
-    if (std::string problem = record_problem(r); !problem.empty()) {
-      out[i] = RecordProblem{std::move(problem)};
-    } else {
-      out[i] = std::move(r);
-    }
-  }
-  return out;
+  return impl_->version >= 2 ? v2_structure_problem(*impl_, row) : "";
 }
 
 }  // namespace fssl

@@ -22,6 +22,12 @@ void append_column(std::map<std::string, h5::Handle>& datasets, const char* name
   values.clear();
 }
 
+template <typename T>
+void append_all(std::map<std::string, h5::Handle>& datasets, const char* name, std::vector<T>& values) {
+  if (!values.empty()) h5::dataset_append<T>(datasets.at(name).id(), values.data(), values.size());
+  values.clear();
+}
+
 }  // namespace
 
 ShardWriter::ShardWriter(std::string path, std::int64_t index, const Digest32& genesis, const WriterOptions& options)
@@ -52,6 +58,22 @@ ShardWriter::ShardWriter(std::string path, std::int64_t index, const Digest32& g
   datasets_[af::kModel] = h5::dataset_create_extendible<std::uint16_t>(f, af::kModel, 0, rows_layout);
   datasets_[af::kServer] = h5::dataset_create_extendible<std::uint32_t>(f, af::kServer, 0, rows_layout);
   datasets_[af::kDigest] = h5::dataset_create_extendible<std::uint8_t>(f, af::kDigest, 32, rows_layout);
+  for (const char* name : {af::kRepetitionPenalty, af::kPresencePenalty, af::kFrequencyPenalty}) {
+    datasets_[name] = h5::dataset_create_extendible<float>(f, name, 0, rows_layout);
+  }
+  for (const char* name : {af::kMinTokens, af::kRepeatLastN, af::kStopLength, af::kAllowedLength,
+                           af::kLogitBiasLength, af::kBadWordsLength}) {
+    datasets_[name] = h5::dataset_create_extendible<std::int32_t>(f, name, 0, rows_layout);
+  }
+  for (const char* name : {af::kStopOffset, af::kAllowedOffset, af::kLogitBiasOffset, af::kBadWordsOffset}) {
+    datasets_[name] = h5::dataset_create_extendible<std::int64_t>(f, name, 0, rows_layout);
+  }
+  datasets_[af::kEngine] = h5::dataset_create_extendible<std::uint16_t>(f, af::kEngine, 0, rows_layout);
+  h5::group_create(f, af::kProcessors);
+  for (const char* name : {af::kStopTokenIds, af::kAllowedTokenIds, af::kLogitBiasTokenId, af::kBadWords}) {
+    datasets_[name] = h5::dataset_create_extendible<std::int32_t>(f, name, 0, rows_layout);
+  }
+  datasets_[af::kLogitBiasValue] = h5::dataset_create_extendible<float>(f, af::kLogitBiasValue, 0, rows_layout);
 }
 
 template <typename T>
@@ -71,6 +93,7 @@ std::string ShardWriter::table_conflict(const LogRecord& record) const {
   if (profile_index_.count(record.sampler.profile) == 0 && profiles_.size() >= 65535) {
     return "more than 65535 sampler profiles in one shard";
   }
+  if (engine_index_.count(record.engine) == 0 && engines_.size() >= 65535) return "more than 65535 engines in one shard";
   return "";
 }
 
@@ -96,9 +119,44 @@ void ShardWriter::append(const LogRecord& r, const Digest32& digest) {
   b.min_p.push_back(r.sampler.min_p);
   b.model.push_back(static_cast<std::uint16_t>(model));
   b.server.push_back(table_index(server_index_, servers_, r.server));
+  append_processors(r);
   b.digest.insert(b.digest.end(), digest.begin(), digest.end());
   head_ = digest;
   if (b.message_id.size() >= flush_messages_) flush();
+}
+
+void ShardWriter::append_processors(const LogRecord& r) {
+  MessageColumns& b = buffer_;
+  const LogitsProcessors& p = r.sampler.processors;
+  b.repetition_penalty.push_back(p.repetition_penalty);
+  b.presence_penalty.push_back(p.presence_penalty);
+  b.frequency_penalty.push_back(p.frequency_penalty);
+  b.min_tokens.push_back(p.min_tokens);
+  b.repeat_last_n.push_back(p.repeat_last_n);
+  b.engine.push_back(static_cast<std::uint16_t>(table_index(engine_index_, engines_, r.engine)));
+  auto place = [](auto& flat, const auto& values, std::vector<std::int64_t>& offset, std::vector<std::int32_t>& length) {
+    offset.push_back(flat.size);
+    length.push_back(static_cast<std::int32_t>(values.size()));
+    flat.pending.insert(flat.pending.end(), values.begin(), values.end());
+    flat.size += static_cast<std::int64_t>(values.size());
+  };
+  place(stop_ids_, p.stop_token_ids, b.stop_offset, b.stop_length);
+  place(allowed_ids_, p.allowed_token_ids, b.allowed_offset, b.allowed_length);
+  b.logit_bias_offset.push_back(bias_ids_.size);
+  b.logit_bias_length.push_back(static_cast<std::int32_t>(p.logit_bias.size()));
+  for (const auto& [id, bias] : p.logit_bias) {
+    bias_ids_.pending.push_back(id);
+    bias_values_.pending.push_back(bias);
+  }
+  bias_ids_.size += static_cast<std::int64_t>(p.logit_bias.size());
+  bias_values_.size = bias_ids_.size;
+  // Bad words as length-prefixed sequences: [len_1, ids_1..., len_2, ids_2...].
+  std::vector<std::int32_t> words;
+  for (const auto& word : p.bad_words) {
+    words.push_back(static_cast<std::int32_t>(word.size()));
+    words.insert(words.end(), word.begin(), word.end());
+  }
+  place(bad_words_, words, b.bad_words_offset, b.bad_words_length);
 }
 
 void ShardWriter::flush() {
@@ -122,6 +180,25 @@ void ShardWriter::flush() {
   append_column(datasets_, af::kModel, b.model, n);
   append_column(datasets_, af::kServer, b.server, n);
   append_column(datasets_, af::kDigest, b.digest, n);
+  append_column(datasets_, af::kRepetitionPenalty, b.repetition_penalty, n);
+  append_column(datasets_, af::kPresencePenalty, b.presence_penalty, n);
+  append_column(datasets_, af::kFrequencyPenalty, b.frequency_penalty, n);
+  append_column(datasets_, af::kMinTokens, b.min_tokens, n);
+  append_column(datasets_, af::kRepeatLastN, b.repeat_last_n, n);
+  append_column(datasets_, af::kEngine, b.engine, n);
+  append_column(datasets_, af::kStopOffset, b.stop_offset, n);
+  append_column(datasets_, af::kStopLength, b.stop_length, n);
+  append_column(datasets_, af::kAllowedOffset, b.allowed_offset, n);
+  append_column(datasets_, af::kAllowedLength, b.allowed_length, n);
+  append_column(datasets_, af::kLogitBiasOffset, b.logit_bias_offset, n);
+  append_column(datasets_, af::kLogitBiasLength, b.logit_bias_length, n);
+  append_column(datasets_, af::kBadWordsOffset, b.bad_words_offset, n);
+  append_column(datasets_, af::kBadWordsLength, b.bad_words_length, n);
+  append_all(datasets_, af::kStopTokenIds, stop_ids_.pending);
+  append_all(datasets_, af::kAllowedTokenIds, allowed_ids_.pending);
+  append_all(datasets_, af::kLogitBiasTokenId, bias_ids_.pending);
+  append_all(datasets_, af::kLogitBiasValue, bias_values_.pending);
+  append_all(datasets_, af::kBadWords, bad_words_.pending);
   n_written_ += n;
 }
 
@@ -142,6 +219,11 @@ void ShardWriter::complete(const std::vector<std::uint8_t>* key) {
   h5::attribute_write_string(f, af::kAttrModels, models.dump());
   h5::attribute_write_string(f, af::kAttrSamplerProfiles, nlohmann::json(profiles_).dump());
   h5::attribute_write_string(f, af::kAttrServers, nlohmann::json(servers_).dump());
+  nlohmann::json engines = nlohmann::json::array();
+  for (const EngineTag& e : engines_) {
+    engines.push_back({{"name", e.name}, {"version", e.version}, {"model_runner", e.model_runner}});
+  }
+  h5::attribute_write_string(f, af::kAttrEngines, engines.dump());
   datasets_.clear();
   file_.close();
   int fd = ::open(path_.c_str(), O_RDONLY);

@@ -30,8 +30,17 @@ class ShardWriter {
 
  private:
   void flush();
+  void append_processors(const LogRecord& r);
   template <typename T>
   std::uint32_t table_index(std::map<T, std::uint32_t>& index, std::vector<T>& table, const T& value);
+
+  // A flat dataset of per-message variable-length data (format v2): values not yet appended, and
+  // how many values the file and the buffer hold together (the next message's offset).
+  template <typename T>
+  struct Flat {
+    std::vector<T> pending;
+    std::int64_t size = 0;
+  };
 
   std::string path_;
   std::int64_t index_;
@@ -45,6 +54,10 @@ class ShardWriter {
   std::vector<std::string> model_names_, profiles_, servers_;
   std::vector<ModelInfo> models_;
   std::map<std::string, std::uint32_t> model_index_, profile_index_, server_index_;
+  std::vector<EngineTag> engines_;
+  std::map<EngineTag, std::uint32_t> engine_index_;
+  Flat<std::int32_t> stop_ids_, allowed_ids_, bias_ids_, bad_words_;
+  Flat<float> bias_values_;
 };
 
 }  // namespace fssl

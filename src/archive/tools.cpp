@@ -1,6 +1,8 @@
 // Summary, export and report rendering for `fssl archive inspect|export|validate`.
 #include "fssl/archive_tools.h"
 
+#include "fssl/record_json.h"
+
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -121,6 +123,9 @@ std::uint64_t archive_export_jsonl(ArchiveReader& reader, std::ostream& out) {
                    {"server", r.server},
                    {"shard", shards[k].file},
                    {"row", row}};
+      // Format v2 parts only where a record has them, so a v1 record exports as before.
+      if (r.sampler.processors != LogitsProcessors{}) line["sampler"].update(processors_to_json(r.sampler.processors));
+      if (!r.engine.empty()) line["engine"] = engine_tag_to_json(r.engine);
       out << line.dump() << '\n';
       ++n;
     }

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "fssl/error.h"
+#include "fssl/record_json.h"
 
 namespace fssl {
 
@@ -18,6 +19,8 @@ std::vector<std::uint8_t> records_to_bytes(const std::vector<LogRecord>& records
                    {"sampler", {r.sampler.profile, r.sampler.temperature, r.sampler.top_k, r.sampler.top_p, r.sampler.min_p}},
                    {"model", {r.model.name, r.model.fingerprint, r.model.vocab_size, r.model.tokenizer}},
                    {"server", r.server},
+                   {"processors", processors_to_json(r.sampler.processors)},
+                   {"engine", engine_tag_to_json(r.engine)},
                    {"prompt", r.prompt},
                    {"output", r.output}});
   }
@@ -34,7 +37,9 @@ std::vector<LogRecord> records_from_bytes(const std::vector<std::uint8_t>& bytes
       r.seed = j.at("seed").get<std::uint64_t>();
       const nlohmann::json& s = j.at("sampler");
       r.sampler = {s.at(0).get<std::string>(), s.at(1).get<float>(), s.at(2).get<std::int32_t>(), s.at(3).get<float>(),
-                   s.at(4).get<float>()};
+                   s.at(4).get<float>(), {}};
+      processors_from_json(j.at("processors"), {}, &r.sampler.processors);
+      r.engine = engine_tag_from_json(j.at("engine"));
       const nlohmann::json& m = j.at("model");
       r.model = {m.at(0).get<std::string>(), m.at(1).get<std::string>(), m.at(2).get<std::uint32_t>(),
                  m.at(3).get<std::string>()};
@@ -44,6 +49,8 @@ std::vector<LogRecord> records_from_bytes(const std::vector<std::uint8_t>& bytes
       out.push_back(std::move(r));
     }
   } catch (const nlohmann::json::exception& e) {
+    FSSL_THROW(CommError, "malformed record transfer of {} bytes: {}", bytes.size(), e.what());
+  } catch (const ProcessorsJsonError& e) {
     FSSL_THROW(CommError, "malformed record transfer of {} bytes: {}", bytes.size(), e.what());
   }
   return out;

@@ -26,7 +26,7 @@ LogRecord synthetic_record(std::mt19937_64& rng, std::uint64_t id, std::uint32_t
   r.message_id = id;
   r.timestamp_us = 1764115200000000 + static_cast<std::int64_t>(id) * 4000;
   r.seed = rng();
-  r.sampler = {"vllm-cuda:sm_count=132", 1.0f, 50, 0.95f, 0.0f};
+  r.sampler = {"vllm-cuda:sm_count=132", 1.0f, 50, 0.95f, 0.0f, {}};
   r.model = {"bench-model", std::string(64, '0'), vocab, "bench-tokenizer"};
   r.server = "srv-" + std::to_string(id % 8);
   r.prompt.resize(static_cast<std::size_t>(std::clamp(prompt_len(rng), 1.0, 4096.0)));

@@ -43,6 +43,11 @@ std::string check_record(const Model& model, const LogRecord& r, SamplerProfile*
                        r.seed);
   }
   if (std::string problem = profile_settings_problem(profile, r.sampler); !problem.empty()) return problem;
+  if (r.sampler.processors.active()) {
+    // Scoring the raw distribution would call an honest penalised message improbable.
+    return "logits processors (penalties, logit bias, min_tokens, bad words, allowed ids) are logged but not "
+           "replayed yet";
+  }
   const std::int64_t vocab = model.config().vocab_size;
   if (static_cast<std::int64_t>(r.model.vocab_size) != vocab) {
     return fmt::format("logged logits width {} differs from the model's vocab size {}: noise rows would not match",

@@ -243,7 +243,7 @@ SimulateSummary simulate(const SimulateOptions& o, Communicator& comm) {
       if (b == 0) batch_seed = seed;
       m.record.seed = base.kind == SamplerProfile::Kind::kHfTorchCpu ? batch_seed : seed;
       m.record.sampler = {message_spec(o, base, n, b), o.params.temperature, o.params.top_k, o.params.top_p,
-                          o.params.min_p};
+                          o.params.min_p, {}};
       m.profile = SamplerProfile::parse(m.record.sampler.profile);
       m.params = profile_params(m.profile, m.record.sampler);
       if (!m.profile.gumbel_max()) {

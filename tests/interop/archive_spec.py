@@ -1,4 +1,5 @@
-"""Independent Python reading of docs/archive-format.md (fssl log archive, format v1).
+"""Independent Python reading of docs/archive-format.md (fssl log archive, format v2; v1 shards
+too).
 
 Written from the specification only (standard library + h5py + numpy), so that it can
 check the C++ implementation.  Shared by h5py_writes_fssl_reads.py and
@@ -6,8 +7,10 @@ fssl_writes_h5py_reads.py.
 
 A *record* is a plain dict, the same shape as one line of `fssl archive export`:
     {"message_id", "timestamp_us", "prompt_token_ids", "output_token_ids", "seed",
-     "sampler": {"profile", "temperature", "top_k", "top_p", "min_p"},
-     "model", "model_fingerprint", "vocab_size", "tokenizer", "server"}
+     "sampler": {"profile", "temperature", "top_k", "top_p", "min_p"[, the nine processor keys]},
+     "model", "model_fingerprint", "vocab_size", "tokenizer", "server"[, "engine"]}
+with the processor keys (spec 2.5, section 5's names) only when a processor is on, and "engine"
+{"name", "version", "model_runner"} only when logged.
 """
 import argparse
 import hashlib
@@ -22,6 +25,7 @@ import h5py
 import numpy as np
 
 REC_TAG = b"FSSLREC1"                      # spec 3.1
+REC_TAG_V2 = b"FSSLREC2"                   # spec 3.1, format v2
 CHAIN_TAG = b"fssl-archive-v1/chain"       # spec 3.2
 MANIFEST_TAG = b"fssl-archive-v1/manifest"  # spec 3.2
 ZERO32 = bytes(32)
@@ -35,6 +39,40 @@ MESSAGE_DTYPES = {
     "temperature": "<f4", "top_k": "<i4", "top_p": "<f4", "min_p": "<f4", "model": "<u2",
     "server": "<u4", "digest": "u1",
 }
+# spec 2.5: format v2 columns of /messages and flat datasets of /processors
+V2_MESSAGE_DTYPES = {
+    "repetition_penalty": "<f4", "presence_penalty": "<f4", "frequency_penalty": "<f4",
+    "min_tokens": "<i4", "repeat_last_n": "<i4", "engine": "<u2",
+    "stop_offset": "<i8", "stop_length": "<i4", "allowed_offset": "<i8", "allowed_length": "<i4",
+    "logit_bias_offset": "<i8", "logit_bias_length": "<i4", "bad_words_offset": "<i8",
+    "bad_words_length": "<i4",
+}
+PROCESSOR_DTYPES = {"stop_token_ids": "<i4", "allowed_token_ids": "<i4", "logit_bias_token_id": "<i4",
+                    "logit_bias_value": "<f4", "bad_words": "<i4"}
+PROCESSORS_OFF = {"repetition_penalty": 1.0, "presence_penalty": 0.0, "frequency_penalty": 0.0,
+                  "min_tokens": 0, "repeat_last_n": -1, "stop_token_ids": [], "allowed_token_ids": [],
+                  "logit_bias": [], "bad_words": []}
+
+
+def processors(r):
+    """The record's nine processor fields (spec 2.5), the off values where absent."""
+    sp = r["sampler"]
+    return {k: sp.get(k, v) for k, v in PROCESSORS_OFF.items()}
+
+
+def engine(r):
+    e = r.get("engine") or {}
+    return {k: e.get(k, "") for k in ("name", "version", "model_runner")}
+
+
+def is_v2(r):
+    """Spec 3.1: a record with a processor on or an engine logged hashes as v2."""
+    p = processors(r)
+    on = any(np.float32(p[k]) != np.float32(PROCESSORS_OFF[k])
+             for k in ("repetition_penalty", "presence_penalty", "frequency_penalty"))
+    on = on or p["min_tokens"] != 0 or p["repeat_last_n"] != -1
+    on = on or any(p[k] for k in ("stop_token_ids", "allowed_token_ids", "logit_bias", "bad_words"))
+    return on or any(engine(r).values())
 
 
 def record_digest(prev, r):
@@ -42,13 +80,25 @@ def record_digest(prev, r):
     def s(x):
         b = x.encode("utf-8")
         return struct.pack("<I", len(b)) + b
+    def ids(xs):
+        return struct.pack("<I", len(xs)) + np.asarray(xs, "<i4").tobytes()
     sp = r["sampler"]
-    m = (REC_TAG + bytes(prev)
+    v2 = is_v2(r)
+    m = ((REC_TAG_V2 if v2 else REC_TAG) + bytes(prev)
          + struct.pack("<QqQfiff", r["message_id"], r["timestamp_us"], r["seed"],
                        sp["temperature"], sp["top_k"], sp["top_p"], sp["min_p"])
          + s(sp["profile"]) + s(r["model"]) + s(r["model_fingerprint"])
-         + struct.pack("<I", r["vocab_size"]) + s(r["tokenizer"]) + s(r["server"])
-         + struct.pack("<II", len(r["prompt_token_ids"]), len(r["output_token_ids"]))
+         + struct.pack("<I", r["vocab_size"]) + s(r["tokenizer"]) + s(r["server"]))
+    if v2:
+        p, e = processors(r), engine(r)
+        m += (s(e["name"]) + s(e["version"]) + s(e["model_runner"])
+              + struct.pack("<fffii", p["repetition_penalty"], p["presence_penalty"], p["frequency_penalty"],
+                            p["min_tokens"], p["repeat_last_n"])
+              + ids(p["stop_token_ids"]) + ids(p["allowed_token_ids"])
+              + struct.pack("<I", len(p["logit_bias"]))
+              + b"".join(struct.pack("<if", t, b) for t, b in p["logit_bias"])
+              + struct.pack("<I", len(p["bad_words"])) + b"".join(ids(w) for w in p["bad_words"]))
+    m += (struct.pack("<II", len(r["prompt_token_ids"]), len(r["output_token_ids"]))
          + np.asarray(r["prompt_token_ids"], "<i4").tobytes()
          + np.asarray(r["output_token_ids"], "<i4").tobytes())
     return hashlib.sha256(m).digest()
@@ -132,7 +182,22 @@ def compare_records(got, exp, label):
         if not (isinstance(g, (int, float)) and not isinstance(g, bool)
                 and np.float32(g) == np.float32(es[f])):
             bad("sampler." + f, g, es[f])
+    gp, ep = processors(got), processors(exp)
+    for f in ("repetition_penalty", "presence_penalty", "frequency_penalty"):
+        if np.float32(gp[f]) != np.float32(ep[f]):
+            bad("sampler." + f, gp[f], ep[f])
+    for f in ("min_tokens", "repeat_last_n", "stop_token_ids", "allowed_token_ids", "bad_words"):
+        if _lists(gp[f]) != _lists(ep[f]):
+            bad("sampler." + f, gp[f], ep[f])
+    if [(t, np.float32(b)) for t, b in gp["logit_bias"]] != [(t, np.float32(b)) for t, b in ep["logit_bias"]]:
+        bad("sampler.logit_bias", gp["logit_bias"], ep["logit_bias"])
+    if engine(got) != engine(exp):
+        bad("engine", got.get("engine"), exp.get("engine"))
     return out
+
+
+def _lists(x):
+    return [_lists(v) for v in x] if isinstance(x, (list, tuple)) else x
 
 
 def _str_attr(v):
@@ -192,7 +257,19 @@ def _read_shard(path, name, rep):
         if not all(isinstance(s, str) for s in servers):
             rep.err("%s: servers is not an array of strings" % name)
             return None
-        info.update(models=models, sampler_profiles=profiles, servers=servers)
+        version = int(a.get("format_version", 0))
+        engines = []
+        if version == 2:
+            try:
+                engines = json.loads(_str_attr(a["engines"]))
+            except Exception as e:  # noqa: BLE001
+                rep.err("%s: cannot read the engine table: %s" % (name, e))
+                return None
+            if not all(isinstance(e, dict) and all(isinstance(e.get(k), str) for k in ("name", "version", "model_runner"))
+                       for e in engines):
+                rep.err("%s: engines is not an array of {name, version, model_runner} strings" % name)
+                return None
+        info.update(models=models, sampler_profiles=profiles, servers=servers, engines=engines)
         if "tokens" not in f or "messages" not in f:
             rep.err("%s: /tokens or /messages missing" % name)
             return None
@@ -210,6 +287,26 @@ def _read_shard(path, name, rep):
             if ds.dtype != np.dtype(dt):
                 rep.err("%s: /messages/%s has type %s, expected %s" % (name, c, ds.dtype, np.dtype(dt)))
             cols[c] = ds[()]
+        flat = {}
+        if version == 2:
+            for c, dt in V2_MESSAGE_DTYPES.items():
+                if c not in f["messages"]:
+                    rep.err("%s: /messages/%s missing" % (name, c))
+                    return None
+                if f["messages"][c].dtype != np.dtype(dt):
+                    rep.err("%s: /messages/%s has type %s, expected %s" % (name, c, f["messages"][c].dtype, dt))
+                cols[c] = f["messages"][c][()]
+            for c, dt in PROCESSOR_DTYPES.items():
+                if "processors" not in f or c not in f["processors"]:
+                    rep.err("%s: /processors/%s missing" % (name, c))
+                    return None
+                ds = f["processors"][c]
+                if ds.dtype != np.dtype(dt) or ds.ndim != 1:
+                    rep.err("%s: /processors/%s is %s%s, expected %s [n]" % (name, c, ds.dtype, ds.shape, dt))
+                flat[c] = ds[()]
+            if len(flat["logit_bias_value"]) != len(flat["logit_bias_token_id"]):
+                rep.err("%s: logit_bias_value and logit_bias_token_id differ in length" % name)
+                return None
     N = len(cols["message_id"])
     if N == 0:
         rep.err("%s: empty shard" % name)
@@ -239,6 +336,9 @@ def _read_shard(path, name, rep):
                 spans.append([int(t) for t in tokens[off:off + ln]])
         if any(t < 0 or t >= model["vocab_size"] for t in spans[0] + spans[1]):
             bad.append("token id outside [0, %d)" % model["vocab_size"])
+        proc, eng = {}, None
+        if version == 2:
+            proc, eng = _read_v2(cols, flat, i, engines, model["vocab_size"], bad)
         for msg in bad:
             rep.err("%s: record %d (message id %d): %s" % (name, i, g("message_id"), msg))
         recs.append({
@@ -250,12 +350,60 @@ def _read_shard(path, name, rep):
             "vocab_size": model["vocab_size"], "tokenizer": model["tokenizer"],
             "server": servers[si], "shard": None, "row": i,
             "_digest": cols["digest"][i].tobytes()})
+        recs[-1]["sampler"].update(proc)
+        if eng is not None and any(eng.values()):
+            recs[-1]["engine"] = eng
     if len(recs) != N:
         return None
     info["records"] = recs
     info["prompt_lengths"] = cols["prompt_length"]
     info["output_lengths"] = cols["output_length"]
     return info
+
+
+def _read_v2(cols, flat, i, engines, V, bad):
+    """Spec 2.5 for record i: its processors (as export writes them: all nine keys, or none when
+    all are off) and its engine; problems are appended to `bad`."""
+    def g(c):
+        return cols[c][i].item()
+
+    def span(data, part):
+        off, ln = g(part + "_offset"), g(part + "_length")
+        if off < 0 or ln < 0 or off + ln > len(flat[data]):
+            bad.append("%s range %d/%d outside /processors/%s" % (part, off, ln, data))
+            return []
+        return [x.item() for x in flat[data][off:off + ln]]
+    p = {"repetition_penalty": g("repetition_penalty"), "presence_penalty": g("presence_penalty"),
+         "frequency_penalty": g("frequency_penalty"), "min_tokens": g("min_tokens"),
+         "repeat_last_n": g("repeat_last_n"), "stop_token_ids": span("stop_token_ids", "stop"),
+         "allowed_token_ids": span("allowed_token_ids", "allowed")}
+    bias_ids, bias_values = span("logit_bias_token_id", "logit_bias"), span("logit_bias_value", "logit_bias")
+    p["logit_bias"] = [[t, b] for t, b in zip(bias_ids, bias_values)]
+    words, seq = [], span("bad_words", "bad_words")
+    while seq:
+        n = seq[0]
+        if n < 1 or n > len(seq) - 1:
+            bad.append("bad_words sequence of length %d" % n)
+            break
+        words.append(seq[1:1 + n])
+        seq = seq[1 + n:]
+    p["bad_words"] = words
+    if not (np.isfinite(p["repetition_penalty"]) and p["repetition_penalty"] > 0):
+        bad.append("repetition_penalty %r" % p["repetition_penalty"])
+    if not (np.isfinite(p["presence_penalty"]) and np.isfinite(p["frequency_penalty"])):
+        bad.append("presence or frequency penalty not finite")
+    if p["min_tokens"] < 0 or p["repeat_last_n"] < -1:
+        bad.append("min_tokens %d / repeat_last_n %d" % (p["min_tokens"], p["repeat_last_n"]))
+    all_ids = p["stop_token_ids"] + p["allowed_token_ids"] + bias_ids + [t for w in words for t in w]
+    if any(t < 0 or t >= V for t in all_ids):
+        bad.append("processor token id outside [0, %d)" % V)
+    if len(set(bias_ids)) != len(bias_ids) or not all(np.isfinite(b) for b in bias_values):
+        bad.append("logit_bias names a token twice or holds a non-finite bias")
+    e = g("engine")
+    if e >= len(engines):
+        bad.append("engine index %d outside the table" % e)
+        return p, None
+    return (p if is_v2({"sampler": p}) else {}), engines[e]
 
 
 def _counts(values):
@@ -304,7 +452,7 @@ def verify_archive(archive, key=None):
             continue
         if info["format"] != "fssl-archive":
             rep.err("%s: format attribute %r" % (name, info["format"]))
-        if info["format_version"] != 1:
+        if info["format_version"] not in (1, 2):
             rep.err("%s: format_version %r" % (name, info["format_version"]))
         if info["shard_index"] != k:
             rep.err("%s: shard_index %r, expected %d" % (name, info["shard_index"], k))

@@ -37,6 +37,30 @@ def rfc3339(us, with_ms):
     return s + (".%03dZ" % (t.microsecond // 1000) if with_ms else "Z")
 
 
+ENGINES = [{"name": "vllm", "version": "0.26.1", "model_runner": "v2"},
+           {"name": "sglang", "version": "0.5.4", "model_runner": ""}]
+
+
+def add_processors(line, exp, n, rng):
+    """Processors in the forms servers send (OpenAI's logit_bias object, llama.cpp aliases, nulls
+    for unset options) into `line`, and as the archive holds them (spec 2.5) into `exp`."""
+    bias = {rng.randrange(VOCAB): b for b in (-100.0, 2.5, 0.125)}
+    want = {"repetition_penalty": [1.1, 0.9][n % 2], "presence_penalty": 0.5,
+            "frequency_penalty": [0.0, -1.5][n % 2], "min_tokens": n % 5,
+            "repeat_last_n": [-1, 64][n % 2], "stop_token_ids": [VOCAB - 1, 2],
+            "allowed_token_ids": [], "logit_bias": sorted([t, b] for t, b in bias.items()),
+            "bad_words": [[rng.randrange(VOCAB)], [rng.randrange(VOCAB), rng.randrange(VOCAB)]]}
+    exp.update(want)
+    sent = dict(want)
+    if n % 8 == 1:  # OpenAI's form: an object keyed by token-id strings, stored by ascending id
+        sent["logit_bias"] = {str(t): b for t, b in bias.items()}
+    if n % 3 == 0:  # llama.cpp's names
+        sent["repeat_penalty"] = sent.pop("repetition_penalty")
+        sent["penalty_last_n"] = sent.pop("repeat_last_n")
+    sent["allowed_token_ids"] = None  # an unset optional, as vLLM clients write it
+    line.update(sent)
+
+
 def generate(path):
     """Write input.jsonl; return the expected records (spec 5 semantics) in input order."""
     rng = random.Random(1234)
@@ -56,8 +80,15 @@ def generate(path):
                    "top_p": rng.choice([1.0, 1.0, 0.9, 0.95, 0.5]),
                    "min_p": rng.choice([0.0, 0.0, 0.05, 0.1])}
         model, server = rng.choice(MODELS), rng.choice(SERVERS)
+        exp_sampler, eng = dict(sampler), None
+        if n % 4 == 1:  # format v2: logits processors as servers log them (spec 5 names)
+            add_processors(sampler, exp_sampler, n, rng)
+        if n % 6 in (1, 2):
+            eng = ENGINES[n % 2]
         line = {"prompt_token_ids": prompt, "output_token_ids": output, "seed": seed,
                 "sampler": sampler, "model": model, "server": server, "message_id": mid}
+        if eng:
+            line["engine"] = dict(eng)
         form = n % 10
         if form in (0, 5):    # seconds since the epoch, a JSON number
             secs = ts / 1e6
@@ -74,9 +105,11 @@ def generate(path):
             line = dict(reversed(list(line.items())))
         lines.append(json.dumps(line))
         expected.append({"message_id": mid, "timestamp_us": ts, "prompt_token_ids": prompt,
-                         "output_token_ids": output, "seed": seed, "sampler": dict(sampler),
+                         "output_token_ids": output, "seed": seed, "sampler": exp_sampler,
                          "model": model, "model_fingerprint": FINGERPRINT, "vocab_size": VOCAB,
                          "tokenizer": TOKENIZER, "server": server})
+        if eng:
+            expected[-1]["engine"] = dict(eng)
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
     return expected

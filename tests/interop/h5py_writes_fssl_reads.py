@@ -8,8 +8,10 @@ tampered copies must be rejected.
 
 The layout deliberately differs from fssl's own writer (contiguous /tokens, chunk sizes that do
 not divide the data, outputs stored before prompts, messages stored in reverse order, fletcher32,
-model/server tables in different orders per shard, an unused model-table entry), so a reader
-that depends on layout fails here.
+model/server tables in different orders per shard, an unused model-table entry; format v1 for the
+first shard and v2 with logits processors and engines for the others, their flat datasets filled
+in reverse message order, one processor list shared by two messages), so a reader that depends on
+layout fails here.
 """
 import hashlib
 import json
@@ -38,17 +40,19 @@ PROFILES = ["vllm-cuda:sm_count=132", "fssl-philox", "hf-torch-cpu",
             "llamacpp-dist:n_vocab_pad=64,backend=cpu"]
 SERVERS = ["srv-a", "srv-b", "gpu-node-17.eu-west", "srv-z\u00fcrich"]
 SHARD_SIZES = [7, 5, 9]
-# per shard: token order, /tokens storage, /messages storage, table order, JSON ASCII escaping
+# per shard: format version, token order, /tokens storage, /messages storage, table order, JSON ASCII escaping
 LAYOUTS = [
-    {"order": "adjacent", "tokens": "contiguous", "messages": "contiguous",
+    {"version": 1, "order": "adjacent", "tokens": "contiguous", "messages": "contiguous",
      "tables": "first-seen", "ascii": True, "extra_model": False},
-    {"order": "outputs-first", "tokens": "chunk1000-gzip", "messages": "chunk2-shuffle-gzip",
+    {"version": 2, "order": "outputs-first", "tokens": "chunk1000-gzip", "messages": "chunk2-shuffle-gzip",
      "tables": "reversed", "ascii": False, "extra_model": True},
-    {"order": "reverse-output-first", "tokens": "chunk7-fletcher", "messages": "chunk4-fletcher",
+    {"version": 2, "order": "reverse-output-first", "tokens": "chunk7-fletcher", "messages": "chunk4-fletcher",
      "tables": "first-seen", "ascii": False, "extra_model": False},
 ]
-FSSL_LAYOUT = {"order": "adjacent", "tokens": "fssl-tokens", "messages": "fssl-messages",
+FSSL_LAYOUT = {"version": 2, "order": "adjacent", "tokens": "fssl-tokens", "messages": "fssl-messages",
                "tables": "first-seen", "ascii": True, "extra_model": False}
+ENGINES = [{"name": "vllm", "version": "0.30.1", "model_runner": "v2"}, {"name": "sglang", "version": "0.5.9",
+                                                                          "model_runner": ""}]
 
 
 def make_records():
@@ -77,6 +81,8 @@ def make_records():
             "vocab_size": V, "tokenizer": model["tokenizer"],
             "server": SERVERS[(n * 3 + n // 5) % len(SERVERS)],
         })
+        if n >= SHARD_SIZES[0] and n % 3 != 0:  # v2 shards: processors and engines (spec 2.5)
+            add_processors(out[-1], n, V, rng)
         mid += rng.choice([1, 1, 2, 17, 1000])
         ts += rng.randint(-2000000, 30000000)  # not monotone: completion order != id order
     out[-1]["message_id"] = 2**64 - 2  # ids above 2**63 too
@@ -85,6 +91,22 @@ def make_records():
         shards.append(out[i:i + n])
         i += n
     return shards
+
+
+def add_processors(r, n, V, rng):
+    """Processors and engine on record n (in the export layout: all nine keys when any is on)."""
+    if n % 3 == 2:  # an engine without processors: a v2 digest all the same
+        r["engine"] = ENGINES[n % 2]
+        return
+    r["sampler"].update({
+        "repetition_penalty": [1.0, 1.1, 0.8][n % 3], "presence_penalty": [0.0, 0.5, -2.0][n % 3],
+        "frequency_penalty": [0.25, 0.0, 2.0][n % 3], "min_tokens": n % 4, "repeat_last_n": [-1, 0, 64][n % 3],
+        "stop_token_ids": [V - 1] + ([2] if n % 2 else []),
+        "allowed_token_ids": sorted(rng.sample(range(V), 3)) if n % 4 == 1 else [],
+        "logit_bias": [[t, float(np.float32(b))] for t, b in zip(rng.sample(range(V), 2), (-100.0, 2.5))],
+        "bad_words": [[rng.randrange(V)], [rng.randrange(V), rng.randrange(V)]] if n % 2 else []})
+    if n % 5:
+        r["engine"] = ENGINES[n % 2]
 
 
 def _ds_kwargs(kind, shape):
@@ -161,11 +183,13 @@ def write_shard(path, index, recs, genesis, key, lay):
         "server": [servers.index(r["server"]) for r in recs],
         "digest": [list(d) for d in digests],
     }
+    if lay["version"] == 2:
+        engines, flat = v2_columns(recs, cols)
     tmp = path + ".partial"
     with h5py.File(tmp, "w") as f:
         ascii_ = lay["ascii"]
         f.attrs["format"] = "fssl-archive"
-        f.attrs["format_version"] = np.int32(1)
+        f.attrs["format_version"] = np.int32(lay["version"])
         f.attrs["shard_index"] = np.int64(index)
         f.attrs["chain_genesis"] = np.frombuffer(genesis, np.uint8)
         f.attrs["chain_head"] = np.frombuffer(digests[-1], np.uint8)
@@ -177,14 +201,58 @@ def write_shard(path, index, recs, genesis, key, lay):
         f.create_dataset("tokens", data=tok, **_ds_kwargs(lay["tokens"], tok.shape))
         g = f.create_group("messages")
         names = list(cols)[::-1] if lay["order"] != "adjacent" else list(cols)
+        dtypes = dict(spec.MESSAGE_DTYPES, **spec.V2_MESSAGE_DTYPES)
         for c in names:
-            a = np.asarray(cols[c], spec.MESSAGE_DTYPES[c])
+            a = np.asarray(cols[c], dtypes[c])
             g.create_dataset(c, data=a, **_ds_kwargs(lay["messages"], a.shape))
+        if lay["version"] == 2:
+            f.attrs["engines"] = json.dumps(engines, ensure_ascii=ascii_)
+            p = f.create_group("processors")
+            for c, values in flat.items():
+                a = np.asarray(values, spec.PROCESSOR_DTYPES[c])
+                p.create_dataset(c, data=a, **(_ds_kwargs(lay["tokens"], a.shape) if len(a) else {"shape": (0,),
+                                                                                               "dtype": a.dtype}))
     fd = os.open(tmp, os.O_RDONLY)
     os.fsync(fd)
     os.close(fd)
     os.rename(tmp, path)
     return manifest_entry(path, index, recs, genesis, digests[-1])
+
+
+def v2_columns(recs, cols):
+    """Spec 2.5 columns into `cols`; returns (engine table, flat datasets). Flat data is filled in
+    reverse message order, and two messages with the same stop set share one range."""
+    engines = [{"name": "", "version": "", "model_runner": ""}]
+    for r in recs:
+        if spec.engine(r) not in engines:
+            engines.append(spec.engine(r))
+    flat = {c: [] for c in spec.PROCESSOR_DTYPES}
+    spans = {c: [None] * len(recs) for c in ("stop", "allowed", "logit_bias", "bad_words")}
+    shared_stop = {}
+    for i in reversed(range(len(recs))):
+        p = spec.processors(recs[i])
+
+        def put(data, part, values):
+            spans[part][i] = (len(flat[data]), len(values))
+            flat[data].extend(values)
+        key = tuple(p["stop_token_ids"])
+        if key and key in shared_stop:
+            spans["stop"][i] = shared_stop[key]
+        else:
+            put("stop_token_ids", "stop", p["stop_token_ids"])
+            shared_stop[key] = spans["stop"][i]
+        put("allowed_token_ids", "allowed", p["allowed_token_ids"])
+        spans["logit_bias"][i] = (len(flat["logit_bias_token_id"]), len(p["logit_bias"]))
+        flat["logit_bias_token_id"].extend(t for t, _ in p["logit_bias"])
+        flat["logit_bias_value"].extend(b for _, b in p["logit_bias"])
+        put("bad_words", "bad_words", [x for w in p["bad_words"] for x in [len(w)] + list(w)])
+    for c in ("repetition_penalty", "presence_penalty", "frequency_penalty", "min_tokens", "repeat_last_n"):
+        cols[c] = [spec.processors(r)[c] for r in recs]
+    cols["engine"] = [engines.index(spec.engine(r)) for r in recs]
+    for part in spans:
+        cols[part + "_offset"] = [s[0] for s in spans[part]]
+        cols[part + "_length"] = [s[1] for s in spans[part]]
+    return engines, flat
 
 
 def manifest_entry(path, index, recs, genesis, head):
