@@ -161,5 +161,38 @@ TEST(EngineProfile, ImportMapsTheEngineObject) {
                ImportLineError);
 }
 
+
+// Model Runner V2 released min_tokens' stop ids one row late before vllm#46243: the profile says so
+// for messages that set min_tokens (others keep the plain profile), and 0.24 must say which it is.
+TEST(EngineProfile, VllmV2MinTokensReleaseByVersion) {
+  EngineIdentity e;
+  e.name = "vllm";
+  e.version = "0.23.0";
+  e.model_runner = "v2";
+  EXPECT_EQ(engine_profile(e), "vllm-mrv2:noise=fp32-log-tiny");
+  EXPECT_EQ(engine_profile(e, true), "vllm-mrv2:noise=fp32-log-tiny,min_tokens=late");
+  e.version = "0.25.0";
+  EXPECT_EQ(engine_profile(e, true), "vllm-mrv2:noise=fp32-log1p");
+  e.version = "0.24.0";
+  EXPECT_EQ(engine_profile(e), "vllm-mrv2:noise=fp32-log1p");
+  try {
+    engine_profile(e, true);
+    ADD_FAILURE() << "0.24 with min_tokens accepted without min_tokens_late";
+  } catch (const EngineError& err) {
+    EXPECT_NE(std::string(err.what()).find("min_tokens_late"), std::string::npos) << err.what();
+  }
+  e.min_tokens_late = true;
+  EXPECT_EQ(engine_profile(e, true), "vllm-mrv2:noise=fp32-log1p,min_tokens=late");
+  e.min_tokens_late = false;
+  EXPECT_EQ(engine_profile(e, true), "vllm-mrv2:noise=fp32-log1p");
+  // Import passes the line's min_tokens on.
+  auto records = import_parse_line(
+      R"({"prompt_token_ids":[1],"output_token_ids":[2],"seed":3,"sampler":{"min_tokens":4,"stop_token_ids":[2]},)"
+      R"("engine":{"name":"vllm","version":"0.22.0","model_runner":"v2"}})",
+      defaults(), 0);
+  EXPECT_EQ(records.at(0).sampler.profile, "vllm-mrv2:noise=fp32-log-tiny,min_tokens=late");
+  EXPECT_EQ(records.at(0).sampler.processors.min_tokens, 4);
+}
+
 }  // namespace
 }  // namespace fssl

@@ -108,5 +108,53 @@ TEST(SimulateMpi, AdmissibleStegoRoundTripsOnATensorParallelServer) {
   FSSL_MPI_CHECK(MPI_Barrier(world.get()));
 }
 
+// Penalised traffic (the clients' processors drawn per message) from a TP server, verified by a
+// verifier group of every TP size the run has and by one rank: each rank applies the processors to
+// its own vocabulary shard, and all agree with the server and with each other.
+TEST(SimulateMpi, PenalisedTrafficVerifiesAtEveryTensorParallelSize) {
+  MpiComm world;
+  std::unique_ptr<test::TempDir> tmp;
+  const std::string dir = shared_model_dir(world, &tmp);
+  SimulateOptions s = server_options(dir, "penalised", 8, 24);
+  s.processors = "random";
+  s.stop_tokens = {1, 2};
+  s.profile = "vllm-mrv2:noise=murmur3";
+  s.params.temperature = 0.8f;
+  auto group = comm_mpi(world);
+  const SimulateSummary sum = simulate(s, *group);
+  Model tp_verifier = Model::load(s.model_dir, *group, ModelOptions{});
+  auto local = comm_local();
+  std::unique_ptr<Model> one_rank;
+  if (world.rank() == 0) one_rank = std::make_unique<Model>(Model::load(s.model_dir, *local, ModelOptions{}));
+  ArchiveReader reader = ArchiveReader::open(s.archive_dir);
+  std::int64_t tokens = 0, exact_tp = 0, exact_one = 0, dangerous = 0, same_rank = 0, with_processors = 0;
+  for (std::uint64_t row = 0; row < reader.manifest().shards[0].n_messages; ++row) {
+    const LogRecord r = reader.read({0, row});
+    with_processors += r.sampler.processors.active() ? 1 : 0;
+    const MessageScores tp = verify_message(tp_verifier, r, ScoreConfig{});
+    ASSERT_TRUE(verifiable(tp)) << unverifiable_reason(tp);
+    const ScoreBatch& a = std::get<ScoreBatch>(tp);
+    tokens += a.exact.numel();
+    exact_tp += a.exact.sum().item<std::int64_t>();
+    dangerous += a.tier.eq(static_cast<int>(TokenTier::kDangerous)).sum().item<std::int64_t>();
+    if (one_rank) {
+      const MessageScores one = verify_message(*one_rank, r, ScoreConfig{});
+      ASSERT_TRUE(verifiable(one)) << unverifiable_reason(one);
+      const ScoreBatch& b = std::get<ScoreBatch>(one);
+      exact_one += b.exact.sum().item<std::int64_t>();
+      same_rank += a.logit_rank.eq(b.logit_rank).sum().item<std::int64_t>();
+    }
+  }
+  EXPECT_EQ(tokens, static_cast<std::int64_t>(sum.output_tokens));
+  EXPECT_GE(with_processors, 3);
+  EXPECT_EQ(exact_tp, tokens);
+  EXPECT_EQ(dangerous, 0);
+  if (world.rank() == 0) {
+    EXPECT_EQ(exact_one, tokens);
+    EXPECT_GE(static_cast<double>(same_rank), 0.99 * static_cast<double>(tokens));  // raw ranks; fp32 near-ties aside
+  }
+  FSSL_MPI_CHECK(MPI_Barrier(world.get()));
+}
+
 }  // namespace
 }  // namespace fssl

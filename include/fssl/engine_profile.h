@@ -21,6 +21,9 @@ struct EngineIdentity {
   std::string logits_dtype;              // sglang: "bf16" | "fp32" | "" (fp32): the logits its sort saw
   std::optional<std::int64_t> sm_count;  // vllm V1 runner: the GPU's multiprocessor count (vllm-cuda)
   std::optional<std::int64_t> max_threads_per_sm;
+  // vllm V2: whether its min_tokens mask is released one row late (before vllm#46243); default by
+  // version (true before 0.24, false from 0.25; 0.24 must say when a message sets min_tokens).
+  std::optional<bool> min_tokens_late;
 };
 
 class EngineError : public Error {
@@ -33,6 +36,8 @@ class EngineError : public Error {
 // and version when fssl does not reproduce that sampler (a version outside every documented range,
 // SGLang's pre-murmur hashes) or when the identity lacks what the profile needs (sm_count for the V1
 // runner; gumbel_noise for vLLM 0.29, the release whose noise is not pinned).
-std::string engine_profile(const EngineIdentity& engine);
+// min_tokens_used: the message sets min_tokens (with stop ids), so V2's min_tokens release matters
+// and is part of the profile (",min_tokens=late" where it is late).
+std::string engine_profile(const EngineIdentity& engine, bool min_tokens_used = false);
 
 }  // namespace fssl

@@ -36,6 +36,7 @@ struct SamplerProfile {
   VllmMrv2Noise mrv2_noise = VllmMrv2Noise::kFp32Log1p;  // vllm-mrv2: noise= (required)
   SglangNoise sglang_noise = SglangNoise::kMurmur3;      // sglang: noise= (required)
   bool logits_bf16 = false;                              // sglang: logits=bf16 (default fp32)
+  bool min_tokens_late = false;  // vllm-mrv2: min_tokens=late, stop ids masked one row longer (before vllm#46243)
 
   // Gumbel-max samplers (scored with the margin / GM-LS); llamacpp-dist is inverse-CDF (IPT-LS).
   bool gumbel_max() const { return kind != Kind::kLlamacppDist; }

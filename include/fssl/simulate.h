@@ -53,6 +53,7 @@ struct SimulateOptions {
   std::vector<std::int32_t> stop_tokens;        // emitted, then the message ends
   std::string profile = "fssl-philox";          // sampler profile spec (docs/sampler-spec.md)
   SamplerParams params;
+  std::string processors = "none";              // none | random: clients' logits processors per message
   std::int64_t batch = 8;                       // messages decoded together
   std::string dtype = "fp32";                   // server compute dtype: fp32 | bf16
   double logit_noise = 0.0;                     // sigma of injected Gaussian logit noise
@@ -66,7 +67,7 @@ struct SimulateOptions {
   int stego_bits = 2;                           // topk-stego: bits per token (choices among 2^b)
   double stego_margin = 1.0;                    // admissible-stego: the verifier's margin threshold delta
   std::string bug = "none";                     // none | buggy-processor | wrong-temperature | wrong-seed |
-                                                // quantized-4bit | quantized-8bit
+                                                // quantized-4bit | quantized-8bit | unlogged-processors
   std::int64_t quantize_group = 32;             // quantized-*: inputs per quantization group
 };
 

@@ -15,7 +15,9 @@
 // Bug modes: buggy-processor (with probability 1 % a token is replaced by a uniformly random one
 // of the 20 most probable), wrong-temperature (samples at 1.1 T, logs T), wrong-seed (samples
 // with seed + 1, logs seed), quantized-4bit / quantized-8bit (the server's linear weights rounded
-// to 4- or 8-bit groups: a provider that swapped the model while logging the original).
+// to 4- or 8-bit groups: a provider that swapped the model while logging the original),
+// unlogged-processors (applies its clients' logits processors, logs none: a logging path that drops
+// the request's penalties and biases).
 //
 // Threads/ranks: collective functions are called by every rank of a TP group with the same rows.
 #pragma once
@@ -34,7 +36,15 @@
 namespace fssl {
 
 enum class Adversary { kNone, kRandomTokens, kTopkStego, kAdmissibleStego };
-enum class BugMode { kNone, kBuggyProcessor, kWrongTemperature, kWrongSeed, kQuantized4, kQuantized8 };
+enum class BugMode {
+  kNone,
+  kBuggyProcessor,
+  kWrongTemperature,
+  kWrongSeed,
+  kQuantized4,
+  kQuantized8,
+  kUnloggedProcessors
+};
 
 // "none", "random-tokens", ...; ConfigError listing the names otherwise.
 Adversary adversary_parse(const std::string& name);

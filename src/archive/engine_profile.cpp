@@ -31,7 +31,25 @@ Version parse_version(const EngineIdentity& e) {
 
 bool before(const Version& v, int major, int minor, int patch = 0) { return v < Version{major, minor, patch}; }
 
-std::string vllm_profile(const EngineIdentity& e, const Version& v) {
+// Model Runner V2 masked min_tokens' stop ids one row too long until vllm#46243 (opened 2026-06-20,
+// merged around 0.24.0 of 2026-07-01: which of the two releases first carries it is not pinned).
+std::string min_tokens_key(const EngineIdentity& e, const Version& v, bool used) {
+  if (!used) return "";
+  bool late = false;
+  if (e.min_tokens_late) {
+    late = *e.min_tokens_late;
+  } else {
+    FSSL_CHECK(before(v, 0, 24) || !before(v, 0, 25), EngineError,
+               "engine vllm {} (Model Runner V2) with min_tokens: whether 0.24 releases min_tokens' stop ids one "
+               "token late (before vllm#46243) is not pinned; add \"min_tokens_late\": true or false to the engine "
+               "object (false if vllm/v1/worker/gpu/sample/logit_bias.py of the server tests pos + 1 < min_len)",
+               e.version);
+    late = before(v, 0, 24);
+  }
+  return late ? ",min_tokens=late" : "";
+}
+
+std::string vllm_profile(const EngineIdentity& e, const Version& v, bool min_tokens_used) {
   std::string runner = e.model_runner;
   if (runner.empty()) runner = before(v, 0, 25) ? "v1" : "v2";  // vllm#44443: V2 default for dense models from 0.25
   FSSL_CHECK(e.logits_dtype.empty(), EngineError,
@@ -39,8 +57,9 @@ std::string vllm_profile(const EngineIdentity& e, const Version& v) {
   FSSL_CHECK(runner == "v1" || runner == "v2", EngineError, "engine vllm {}: model_runner '{}' is not v1 or v2",
              e.version, runner);
   if (runner == "v1") {
-    FSSL_CHECK(e.gumbel_noise.empty() && !e.fp_fusion && !e.fp64_gumbel, EngineError,
-               "engine vllm {} (V1 runner): gumbel_noise, fp_fusion and fp64_gumbel are Model Runner V2 fields",
+    FSSL_CHECK(e.gumbel_noise.empty() && !e.fp_fusion && !e.fp64_gumbel && !e.min_tokens_late, EngineError,
+               "engine vllm {} (V1 runner): gumbel_noise, fp_fusion, fp64_gumbel and min_tokens_late are Model Runner "
+               "V2 fields",
                e.version);
     FSSL_CHECK(e.sm_count && *e.sm_count > 0, EngineError,
                "engine vllm {} (V1 runner): vllm-cuda needs the GPU's sm_count in the engine object", e.version);
@@ -83,7 +102,7 @@ std::string vllm_profile(const EngineIdentity& e, const Version& v) {
   }
   FSSL_CHECK(!e.fp64_gumbel || !before(v, 0, 21) || std::string(noise) == "fp64", EngineError,
              "engine vllm {}: fp64_gumbel does not exist before 0.21", e.version);
-  return std::string("vllm-mrv2:noise=") + noise;
+  return std::string("vllm-mrv2:noise=") + noise + min_tokens_key(e, v, min_tokens_used);
 }
 
 std::string sglang_profile(const EngineIdentity& e, const Version& v) {
@@ -91,10 +110,10 @@ std::string sglang_profile(const EngineIdentity& e, const Version& v) {
              "engine sglang {}: seeded sampling before 0.5.9 used multiplicative hashes fssl does not reproduce",
              e.version);
   FSSL_CHECK(e.model_runner.empty() && !e.fp64_gumbel && !e.sm_count && !e.max_threads_per_sm &&
-                 e.gumbel_noise.empty() && !e.fp_fusion,
+                 e.gumbel_noise.empty() && !e.fp_fusion && !e.min_tokens_late,
              EngineError,
-             "engine sglang {}: model_runner, fp64_gumbel, gumbel_noise, fp_fusion, sm_count and max_threads_per_sm "
-             "are vLLM fields",
+             "engine sglang {}: model_runner, fp64_gumbel, gumbel_noise, fp_fusion, min_tokens_late, sm_count and "
+             "max_threads_per_sm are vLLM fields",
              e.version);
   FSSL_CHECK(e.logits_dtype.empty() || e.logits_dtype == "bf16" || e.logits_dtype == "fp32", EngineError,
              "engine sglang {}: logits_dtype '{}' is not bf16 or fp32", e.version, e.logits_dtype);
@@ -105,9 +124,9 @@ std::string sglang_profile(const EngineIdentity& e, const Version& v) {
 
 }  // namespace
 
-std::string engine_profile(const EngineIdentity& e) {
+std::string engine_profile(const EngineIdentity& e, bool min_tokens_used) {
   const Version v = parse_version(e);
-  if (e.name == "vllm") return vllm_profile(e, v);
+  if (e.name == "vllm") return vllm_profile(e, v, min_tokens_used);
   if (e.name == "sglang") return sglang_profile(e, v);
   FSSL_THROW(EngineError, "engine '{}' is unknown (vllm, sglang; other engines: log sampler.profile)", e.name);
 }

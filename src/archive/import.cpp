@@ -123,7 +123,8 @@ SamplerSettings sampler_of(const json& line, const SamplerSettings& defaults) {
 EngineIdentity engine_of(const json& j) {
   if (!j.is_object()) bad("wrong type", "'engine' must be an object");
   static const std::set<std::string> known = {"name",      "version",  "model_runner",       "fp64_gumbel", "gumbel_noise",
-                                              "fp_fusion", "sm_count", "max_threads_per_sm", "logits_dtype"};
+                                              "fp_fusion", "sm_count", "max_threads_per_sm", "logits_dtype",
+                                              "min_tokens_late"};
   for (const auto& item : j.items()) {
     if (known.count(item.key()) == 0) bad("invalid engine", fmt::format("unknown key 'engine.{}'", item.key()));
   }
@@ -140,6 +141,10 @@ EngineIdentity engine_of(const json& j) {
   if (j.contains("fp_fusion")) {
     if (!j["fp_fusion"].is_boolean()) bad("wrong type", "'engine.fp_fusion' must be true or false");
     e.fp_fusion = j["fp_fusion"].get<bool>();
+  }
+  if (j.contains("min_tokens_late")) {
+    if (!j["min_tokens_late"].is_boolean()) bad("wrong type", "'engine.min_tokens_late' must be true or false");
+    e.min_tokens_late = j["min_tokens_late"].get<bool>();
   }
   if (j.contains("sm_count")) e.sm_count = as_i64(j["sm_count"], "engine.sm_count");
   if (j.contains("max_threads_per_sm")) {
@@ -158,7 +163,8 @@ void apply_engine(const json& line, LogRecord* r) {
   auto sampler = line.find("sampler");
   if (sampler != line.end() && sampler->is_object() && sampler->contains("profile")) return;
   try {
-    r->sampler.profile = engine_profile(engine);
+    const LogitsProcessors& p = r->sampler.processors;
+    r->sampler.profile = engine_profile(engine, p.min_tokens > 0 && !p.stop_token_ids.empty());
   } catch (const EngineError& e) {
     bad("invalid engine", e.what());
   }

@@ -10,6 +10,7 @@
 #include "fssl/bench.h"
 #include "fssl/sampler_profile.h"
 #include "fssl/scoring.h"
+#include "bench/score_processors.h"
 
 namespace fssl {
 namespace {
@@ -152,6 +153,18 @@ void bench_score(const ScoreBenchOptions& o) {
     const at::Tensor logits = at::randn({o.n_tokens, vocab}) * 3.0;
     const at::Tensor claimed = at::randint(vocab, {o.n_tokens}, at::kLong);
     bench_profiles(o, vocab, logits, claimed, params, *comm);
+  }
+  // Logits processors (a busy client's penalties, biases, min_tokens, bad words) on and off.
+  if (!o.json) {
+    fmt::print("# logits processors ({} thread(s)): raw rank + processors + noise + scoring, prompt 512\n",
+               o.threads.front());
+    fmt::print("# {:>8} {:28} {:>16} {:>16} {:>10}\n", "V", "profile", "without tok/s", "with tok/s", "overhead");
+  }
+  for (std::int64_t vocab : o.vocab_sizes) {
+    at::manual_seed(static_cast<std::uint64_t>(o.seed));
+    const at::Tensor logits = at::randn({o.n_tokens, vocab}) * 3.0;
+    const at::Tensor claimed = at::randint(vocab, {o.n_tokens}, at::kLong);
+    bench_score_processors(o, vocab, logits, claimed, *comm);
   }
 }
 

@@ -51,6 +51,9 @@ int cli_simulate(const std::vector<std::string>& args) {
       ("top-k", po::value<std::int32_t>(&s.params.top_k)->default_value(s.params.top_k), "0 = off")
       ("top-p", po::value<float>(&s.params.top_p)->default_value(s.params.top_p), "1 = off")
       ("min-p", po::value<float>(&s.params.min_p)->default_value(s.params.min_p), "0 = off")
+      ("processors", po::value<std::string>(&s.processors)->default_value(s.processors),
+       "none | random: clients' logits processors (penalties, logit bias, min_tokens, bad words, allowed ids) "
+       "drawn per message, those the profile's engine has")
       ("batch", po::value<std::int64_t>(&s.batch)->default_value(s.batch), "messages decoded together")
       ("dtype", po::value<std::string>(&s.dtype)->default_value(s.dtype), "server compute dtype: fp32 | bf16")
       ("logit-noise", po::value<double>(&s.logit_noise)->default_value(s.logit_noise), "sigma of injected Gaussian logit noise")
@@ -65,7 +68,7 @@ int cli_simulate(const std::vector<std::string>& args) {
       ("stego-margin", po::value<double>(&s.stego_margin)->default_value(s.stego_margin),
        "admissible-stego: the verifier's margin threshold delta")
       ("bug", po::value<std::string>(&s.bug)->default_value(s.bug),
-       "none | buggy-processor | wrong-temperature | wrong-seed | quantized-4bit | quantized-8bit")
+       "none | buggy-processor | wrong-temperature | wrong-seed | quantized-4bit | quantized-8bit | unlogged-processors")
       ("quantize-group", po::value<std::int64_t>(&s.quantize_group)->default_value(s.quantize_group),
        "quantized-*: inputs per group");
   po::variables_map vm;

@@ -6,6 +6,7 @@
 #include <ATen/core/grad_mode.h>
 
 #include "fssl/noise.h"
+#include "fssl/processors.h"
 #include "fssl/sampler_profile.h"
 #include "fssl/scoring_device.h"
 
@@ -29,6 +30,13 @@ bool scores_on_device(const Model& model) {
   return model.options().device.is_cuda() && model.tp_size() == 1 && fused_device_scoring_built();
 }
 
+// The raw-logit rank #{i : l_i > l_y} of a single-GPU chunk, on the device (scoring.h's
+// raw_logit_rank is the host path's collective).
+at::Tensor device_logit_rank(const at::Tensor& logits, const at::Tensor& claimed) {
+  const at::Tensor y = claimed.to(logits.device()).unsqueeze(1);
+  return logits.gt(logits.gather(1, y)).sum(1).to(at::kCPU);
+}
+
 // verify_check, keeping the profile it parsed for the scorer (each record's spec is parsed once).
 std::string check_record(const Model& model, const LogRecord& r, SamplerProfile* parsed) {
   if (std::string problem = record_problem(r); !problem.empty()) return problem;
@@ -43,11 +51,7 @@ std::string check_record(const Model& model, const LogRecord& r, SamplerProfile*
                        r.seed);
   }
   if (std::string problem = profile_settings_problem(profile, r.sampler); !problem.empty()) return problem;
-  if (r.sampler.processors.active()) {
-    // Scoring the raw distribution would call an honest penalised message improbable.
-    return "logits processors (penalties, logit bias, min_tokens, bad words, allowed ids) are logged but not "
-           "replayed yet";
-  }
+  if (std::string problem = processors_problem(profile, r.sampler.processors); !problem.empty()) return problem;
   const std::int64_t vocab = model.config().vocab_size;
   if (static_cast<std::int64_t>(r.model.vocab_size) != vocab) {
     return fmt::format("logged logits width {} differs from the model's vocab size {}: noise rows would not match",
@@ -68,16 +72,27 @@ MessageScores score_message(Model& model, const LogRecord& r, const SamplerProfi
   const std::int64_t n_output = static_cast<std::int64_t>(r.output.size());
   at::Tensor claimed = at::tensor(std::vector<std::int64_t>(r.output.begin(), r.output.end()), at::kLong);
   const SamplerParams params = profile_params(profile, r.sampler);
+  // Scores are taken on the processed logits l', as the server sampled (the tier's rank included);
+  // the logit_rank column keeps the rank among the raw logits (docs/scoring.md).
+  const MessageProcessors processors(processor_rules(profile), r.sampler.processors, r.prompt, r.output,
+                                     model.config().vocab_size);
+  const VocabShard& vocab = model.vocab_shard();
   if (!profile.gumbel_max()) {
     // llama.cpp's stream advances only on multi-candidate steps: rows are replayed in order.
     LlamacppUniformStream stream(static_cast<std::uint32_t>(r.seed));
     std::vector<IptScoreBatch> ipt_parts;
     for (std::int64_t first = 0; first < n_output; first += kLogitRowsPerChunk) {
       const std::int64_t n = std::min(kLogitRowsPerChunk, n_output - first);
-      ipt_parts.push_back(score_ipt_rows(
-          logits_for_scoring(model, hidden.narrow(0, first, n)), claimed.narrow(0, first, n), params,
-          model.vocab_shard(), profile.single_draw != 0, [&] { return stream.next(); }, ipt_config,
-          model.communicator()));
+      at::Tensor logits = logits_for_scoring(model, hidden.narrow(0, first, n));
+      const at::Tensor y = claimed.narrow(0, first, n);
+      at::Tensor raw_rank;
+      if (processors.active()) {
+        raw_rank = raw_logit_rank(logits, y, vocab, model.communicator());
+        processors.apply(logits, first, vocab);
+      }
+      ipt_parts.push_back(score_ipt_rows(logits, y, params, vocab, profile.single_draw != 0,
+                                         [&] { return stream.next(); }, ipt_config, model.communicator()));
+      if (raw_rank.defined()) ipt_parts.back().logit_rank = raw_rank;
     }
     return ipt_parts.size() == 1 ? std::move(ipt_parts.front()) : ipt_batch_cat(ipt_parts);
   }
@@ -85,20 +100,33 @@ MessageScores score_message(Model& model, const LogRecord& r, const SamplerProfi
   const bool on_device = scores_on_device(model);
   for (std::int64_t first = 0; first < n_output; first += kLogitRowsPerChunk) {
     const std::int64_t n = std::min(kLogitRowsPerChunk, n_output - first);
+    const at::Tensor y = claimed.narrow(0, first, n);
     if (on_device) {
-      parts.push_back(score_gumbel_rows_device(model.logits_shard(hidden.narrow(0, first, n)),
-                                               claimed.narrow(0, first, n), profile, r.seed,
-                                               static_cast<std::int64_t>(r.prompt.size()), first, params, config));
+      at::Tensor logits = model.logits_shard(hidden.narrow(0, first, n));
+      at::Tensor raw_rank;
+      if (processors.active()) {
+        raw_rank = device_logit_rank(logits, y);
+        processors.apply(logits, first, vocab);
+      }
+      parts.push_back(score_gumbel_rows_device(logits, y, profile, r.seed, static_cast<std::int64_t>(r.prompt.size()),
+                                               first, params, config));
+      if (raw_rank.defined()) parts.back().logit_rank = raw_rank;
       continue;
     }
     at::Tensor logits = logits_for_scoring(model, hidden.narrow(0, first, n));
+    at::Tensor raw_rank;
+    if (processors.active()) {
+      raw_rank = raw_logit_rank(logits, y, vocab, model.communicator());
+      processors.apply(logits, first, vocab);
+    }
     const ProfileNoise noise =
         params.greedy() ? ProfileNoise{at::ones_like(logits), at::Tensor()}
                         : profile_noise_for_logits(profile, r.seed, static_cast<std::int64_t>(r.prompt.size()), logits,
-                                                   params, model.vocab_shard(), first, score_widest_margin(config),
+                                                   params, vocab, first, score_widest_margin(config),
                                                    model.communicator());
-    parts.push_back(score_gumbel_rows(logits, noise.noise, claimed.narrow(0, first, n), params, model.vocab_shard(),
-                                      config, model.communicator(), profile.server_rule(), noise.decision(params)));
+    parts.push_back(score_gumbel_rows(logits, noise.noise, y, params, vocab, config, model.communicator(),
+                                      profile.server_rule(), noise.decision(params)));
+    if (raw_rank.defined()) parts.back().logit_rank = raw_rank;
   }
   return score_batch_cat(parts);
 }

@@ -49,6 +49,8 @@ const std::vector<std::pair<const char*, VllmMrv2Noise>> kMrv2Noises = {{"fp64-e
 const std::vector<std::pair<const char*, SglangNoise>> kSglangNoises = {
     {"murmur3", SglangNoise::kMurmur3}, {"murmur3-capped", SglangNoise::kMurmur3Capped}};
 const std::vector<std::pair<const char*, bool>> kLogitsDtypes = {{"fp32", false}, {"bf16", true}};
+// vllm-mrv2's min_tokens mask: released at row min_tokens (V1's rule, vllm#46243) or one row late.
+const std::vector<std::pair<const char*, bool>> kMinTokensRules = {{"on-time", false}, {"late", true}};
 
 // E = exp(-G) of engine G rows, the Exp(1) view scoring ranks pi / E with; kept > 0 where G is huge.
 at::Tensor exp_of_negated(const at::Tensor& g) { return g.neg().exp().clamp_min(1e-30f); }
@@ -103,8 +105,9 @@ SamplerProfile SamplerProfile::parse(const std::string& spec) {
     p.backend = integer_param(params, "backend", 0, spec);
   } else if (name == "vllm-mrv2") {
     p.kind = Kind::kVllmMrv2;
-    allowed = {"noise"};
+    allowed = {"noise", "min_tokens"};
     p.mrv2_noise = named_param(params, "noise", kMrv2Noises, spec);
+    if (params.count("min_tokens") > 0) p.min_tokens_late = named_param(params, "min_tokens", kMinTokensRules, spec);
   } else if (name == "sglang") {
     p.kind = Kind::kSglang;
     allowed = {"noise", "logits"};

@@ -11,6 +11,7 @@
 #include "fssl/archive.h"
 #include "fssl/model.h"
 #include "fssl/noise.h"
+#include "fssl/processors.h"
 #include "fssl/sampler_profile.h"
 #include "fssl/simulate.h"
 #include "fssl/stego.h"
@@ -31,6 +32,9 @@ struct Message {
   std::vector<int> bits_at;             // ... and how many each
   std::vector<std::int64_t> forced;     // positions a buggy processor replaced
   std::optional<LlamacppUniformStream> uniforms;  // llamacpp-dist: the message's dist stream
+  // The processors its client set, as the server applies them (borrows record.prompt and
+  // record.output: a Message stays where the batch vector constructed it).
+  std::optional<MessageProcessors> processors;
 };
 
 struct Server {
@@ -52,5 +56,15 @@ void adversary_step(Server& server, std::vector<Message>& batch, const std::vect
 // The buggy logits processor: with probability 1 % per token, one of the 20 most probable.
 void buggy_processor_step(Server& server, std::vector<Message>& batch, const std::vector<std::size_t>& active,
                           const at::Tensor& logits, std::vector<std::int64_t>& tokens);
+
+// What the server does to a step's logits before it samples (simulate/server_logits.cpp).
+// Gaussian logit noise for (message, step), identical on every rank for its columns.
+at::Tensor logit_noise_row(const SimulateOptions& o, std::uint64_t message, std::int64_t step,
+                           const VocabShard& vocab);
+// The clients' processors on this step's rows as the server applies them: in place on `logits`
+// (what the server samples from), and on a copy of the clean logits (what the adversary and the
+// rank-keyed noise see), returned; undefined when no active message has processors. Local.
+at::Tensor process_rows(const std::vector<Message>& batch, const std::vector<std::size_t>& active,
+                        const at::Tensor& clean, at::Tensor& logits, const VocabShard& vocab);
 
 }  // namespace fssl

@@ -3,7 +3,6 @@
 #include "fssl/simulate.h"
 
 #include <ATen/ATen.h>
-#include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
 #include <chrono>
@@ -44,6 +43,10 @@ void check_options(const SimulateOptions& o, const SamplerProfile& profile) {
              "simulate: --adversary-fraction must be in [0, 1]");
   FSSL_CHECK(o.stego_bits >= 1 && o.stego_bits <= 12, ConfigError, "simulate: --stego-bits must be in [1, 12]");
   FSSL_CHECK(o.stego_margin >= 0.0, ConfigError, "simulate: --stego-margin must be >= 0");
+  FSSL_CHECK(o.processors == "none" || o.processors == "random", ConfigError, "simulate: --processors {}: none or random",
+             o.processors);
+  FSSL_CHECK(o.bug != "unlogged-processors" || o.processors == "random", ConfigError,
+             "simulate: --bug unlogged-processors drops the processors of --processors random from the log");
 }
 
 // hf-torch-cpu draws from one global generator per generate() call: the batch shares one seed and
@@ -52,17 +55,6 @@ std::string message_spec(const SimulateOptions& o, const SamplerProfile& base, s
                          std::int64_t row) {
   if (base.kind != SamplerProfile::Kind::kHfTorchCpu) return o.profile;
   return "hf-torch-cpu:batch_size=" + std::to_string(batch_size) + ",batch_row=" + std::to_string(row);
-}
-
-// Gaussian logit noise for (message, step), identical on every rank for its columns.
-at::Tensor logit_noise_row(const SimulateOptions& o, std::uint64_t message, std::int64_t step,
-                           const VocabShard& vocab) {
-  const std::uint64_t stream = o.seed * 0x9E3779B97F4A7C15ull ^ (message << 20) ^ static_cast<std::uint64_t>(step);
-  at::Generator gen = at::detail::createCPUGenerator(stream);
-  at::Tensor row = at::zeros({vocab.size}, at::kFloat);
-  row.narrow(0, 0, vocab.valid)
-      .copy_(at::empty({vocab.full}, at::kFloat).normal_(0.0, o.logit_noise, gen).narrow(0, vocab.begin, vocab.valid));
-  return row;
 }
 
 // Samples one token for every message in `active` from its logit shard row: the honest server's
@@ -81,7 +73,9 @@ std::vector<std::int64_t> sample_step(Server& server, std::vector<Message>& batc
                                       vocab));
     }
   }
-  const at::Tensor logits = extra.empty() ? clean : clean + at::stack(extra);
+  at::Tensor logits = extra.empty() ? clean : clean + at::stack(extra);
+  const at::Tensor processed = process_rows(batch, active, clean, logits, vocab);
+  const at::Tensor& clean_view = processed.defined() ? processed : clean;
   SamplerParams params = first.params;
   if (server.bug == BugMode::kWrongTemperature) params.temperature *= 1.1f;
   // The noise the verifier regenerates (from the clean logits where SGLang keys it by sort rank), and
@@ -95,7 +89,7 @@ std::vector<std::int64_t> sample_step(Server& server, std::vector<Message>& batc
     const auto prompt_len = static_cast<std::int64_t>(m.record.prompt.size());
     const auto row = static_cast<std::int64_t>(a);
     // Rank keys below the kept set matter only to the adversary's admissible sets (its margin).
-    noise_rows.push_back(profile_noise_for_logits(m.profile, m.record.seed, prompt_len, clean.narrow(0, row, 1),
+    noise_rows.push_back(profile_noise_for_logits(m.profile, m.record.seed, prompt_len, clean_view.narrow(0, row, 1),
                                                   m.params, vocab, step, o.stego_margin, model.communicator()));
     if (wrong_seed || server_ranks) {
       server_rows.push_back(profile_noise_for_logits(m.profile, m.record.seed + (wrong_seed ? 1 : 0), prompt_len,
@@ -121,7 +115,7 @@ std::vector<std::int64_t> sample_step(Server& server, std::vector<Message>& batc
     }
   }
   if (server.bug == BugMode::kBuggyProcessor) buggy_processor_step(server, batch, active, logits, tokens);
-  if (server.adversary != Adversary::kNone) adversary_step(server, batch, active, clean, noise, tokens);
+  if (server.adversary != Adversary::kNone) adversary_step(server, batch, active, clean_view, noise, tokens);
   return tokens;
 }
 
@@ -246,6 +240,11 @@ SimulateSummary simulate(const SimulateOptions& o, Communicator& comm) {
                           o.params.min_p, {}};
       m.profile = SamplerProfile::parse(m.record.sampler.profile);
       m.params = profile_params(m.profile, m.record.sampler);
+      const LogitsProcessors processors = source.next_processors(m.profile);
+      if (bug != BugMode::kUnloggedProcessors) m.record.sampler.processors = processors;
+      if (processors.active()) {
+        m.processors.emplace(processor_rules(m.profile), processors, m.record.prompt, m.record.output, vocab);
+      }
       if (!m.profile.gumbel_max()) {
         // llama.cpp seeds its dist stream with 32 bits: log those, as the server would.
         m.record.seed &= 0xFFFFFFFFull;

@@ -19,7 +19,7 @@ namespace {
 
 const char* const kAdversaryNames[] = {"none", "random-tokens", "topk-stego", "admissible-stego"};
 const char* const kBugNames[] = {"none", "buggy-processor", "wrong-temperature", "wrong-seed", "quantized-4bit",
-                                 "quantized-8bit"};
+                                 "quantized-8bit", "unlogged-processors"};
 
 template <typename Enum, std::size_t N>
 Enum parse_name(const std::string& name, const char* const (&names)[N], const char* what) {

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "fssl/error.h"
+#include "fssl/processors.h"
 #include "fssl/sampler_profile.h"
 #include "fssl/stego.h"
 #include "simulate/decode.h"
@@ -15,11 +16,16 @@ std::vector<bool> admissible_stego_decode(Model& model, const LogRecord& record,
   const SamplerProfile profile = SamplerProfile::parse(record.sampler.profile);
   const SamplerParams params = profile_params(profile, record.sampler);
   const VocabShard& vocab = model.vocab_shard();
+  // The adversary chose among the processed logits its server sampled from.
+  const MessageProcessors processors(processor_rules(profile), record.sampler.processors, record.prompt, record.output,
+                                     model.config().vocab_size);
   c10::NoGradGuard no_grad;
   KvCache cache;
   at::Tensor logits = decode_prefill(model, {&record.prompt}, {&cache});
   std::vector<bool> bits;
   for (std::size_t t = 0; t < record.output.size(); ++t) {
+    logits = logits.contiguous();
+    processors.apply(logits, static_cast<std::int64_t>(t), vocab);
     const ProfileNoise noise =
         profile_noise_for_logits(profile, record.seed, static_cast<std::int64_t>(record.prompt.size()), logits, params,
                                  vocab, static_cast<std::int64_t>(t), delta, model.communicator());

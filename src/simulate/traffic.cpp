@@ -12,7 +12,7 @@
 namespace fssl {
 
 TrafficSource::TrafficSource(const SimulateOptions& options, std::int64_t vocab_size)
-    : options_(options), vocab_size_(vocab_size), rng_(options.seed) {
+    : options_(options), vocab_size_(vocab_size), rng_(options.seed), client_rng_(options.seed ^ 0xC11E47ull) {
   if (options.prompts_file.empty()) return;
   std::ifstream in(options.prompts_file);
   FSSL_CHECK(in.good(), ConfigError, "--prompts {}: cannot open", options.prompts_file);

@@ -84,11 +84,14 @@ timeout 180 "$bin/fssl" bench prefill --device cuda --shape llama-8b --dtype bf1
 [ "${PIPESTATUS[0]}" -eq 0 ] || fail "fssl bench prefill"
 section "(e) fssl audit --device cuda end to end on simulated traffic, next to the CPU audit"
 work="$build/audit-e2e" && rm -rf "$work" && mkdir -p "$work"
-# bf16 serving with vLLM's noise and a steganographic adversary on 5 % of the messages: the GPU
-# audit (bf16 replay, fused scoring) and the CPU audit (fp32) must both flag exactly the adversary.
+# bf16 serving with vLLM's noise, its clients' logits processors (penalties, biases, min_tokens, bad
+# words, allowed ids: processed on the device before the fused kernel) and a steganographic adversary
+# on 5 % of the messages: the GPU audit (bf16 replay, fused scoring) and the CPU audit (fp32) must
+# both flag exactly the adversary.
 if "$bin/fssl" model init --arch llama --preset tiny --seed 1 --out "$work/model" >"$work/log" 2>&1 &&
    "$bin/fssl" simulate --model "$work/model" --out "$work/archive" --messages 200 --max-tokens 64 --servers 4 \
-     --seed 1 --threads 8 --dtype bf16 --profile vllm-cuda:sm_count=132 --adversary topk-stego \
+     --seed 1 --threads 8 --dtype bf16 --profile vllm-cuda:sm_count=132 --processors random --stop-tokens 1,2 \
+     --adversary topk-stego \
      --adversary-fraction 0.05 >>"$work/log" 2>&1; then
   for dev in cuda cpu; do
     timeout 120 mpirun --allow-run-as-root --oversubscribe -np 2 "$bin/fssl" audit --archive "$work/archive" --model "$work/model" \
