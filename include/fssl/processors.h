@@ -74,11 +74,11 @@ class MessageProcessors {
   // simulator calls it with the output decoded so far, one row at a time.
   void apply(at::Tensor& logits, std::int64_t first_row, const VocabShard& vocab) const;
 
-  // One processed logit (the engine's arithmetic for a column of row j): for tests and the
-  // simulator's scalar paths. repeated: the column is in the repetition context; count: c_i.
+ private:
+  // One processed logit: the engine's arithmetic for a touched column (repeated: in the repetition
+  // context; count: c_i).
   float process(float logit, bool repeated, std::int32_t count, bool biased, float bias, bool banned) const;
 
- private:
   ProcessorRules rules_;
   LogitsProcessors processors_;
   const std::vector<std::int32_t>& prompt_;

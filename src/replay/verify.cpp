@@ -30,11 +30,22 @@ bool scores_on_device(const Model& model) {
   return model.options().device.is_cuda() && model.tp_size() == 1 && fused_device_scoring_built();
 }
 
-// The raw-logit rank #{i : l_i > l_y} of a single-GPU chunk, on the device (scoring.h's
-// raw_logit_rank is the host path's collective).
-at::Tensor device_logit_rank(const at::Tensor& logits, const at::Tensor& claimed) {
-  const at::Tensor y = claimed.to(logits.device()).unsqueeze(1);
-  return logits.gt(logits.gather(1, y)).sum(1).to(at::kCPU);
+// Applies the message's processors to a logit chunk in place (rows first, first + n) and returns the
+// raw-logit rank #{i : l_i > l_y} taken before them, which the logit_rank column keeps; undefined
+// when the message has no active processor. A single-GPU chunk is ranked on its device; host
+// chunks through scoring.h's collective raw_logit_rank.
+at::Tensor process_chunk(const MessageProcessors& processors, at::Tensor& logits, const at::Tensor& claimed,
+                         std::int64_t first, const VocabShard& vocab, Communicator& comm) {
+  if (!processors.active()) return at::Tensor();
+  at::Tensor raw_rank;
+  if (logits.is_cpu()) {
+    raw_rank = raw_logit_rank(logits, claimed, vocab, comm);
+  } else {
+    const at::Tensor y = claimed.to(logits.device()).unsqueeze(1);
+    raw_rank = logits.gt(logits.gather(1, y)).sum(1).to(at::kCPU);
+  }
+  processors.apply(logits, first, vocab);
+  return raw_rank;
 }
 
 // verify_check, keeping the profile it parsed for the scorer (each record's spec is parsed once).
@@ -85,11 +96,7 @@ MessageScores score_message(Model& model, const LogRecord& r, const SamplerProfi
       const std::int64_t n = std::min(kLogitRowsPerChunk, n_output - first);
       at::Tensor logits = logits_for_scoring(model, hidden.narrow(0, first, n));
       const at::Tensor y = claimed.narrow(0, first, n);
-      at::Tensor raw_rank;
-      if (processors.active()) {
-        raw_rank = raw_logit_rank(logits, y, vocab, model.communicator());
-        processors.apply(logits, first, vocab);
-      }
+      const at::Tensor raw_rank = process_chunk(processors, logits, y, first, vocab, model.communicator());
       ipt_parts.push_back(score_ipt_rows(logits, y, params, vocab, profile.single_draw != 0,
                                          [&] { return stream.next(); }, ipt_config, model.communicator()));
       if (raw_rank.defined()) ipt_parts.back().logit_rank = raw_rank;
@@ -103,22 +110,14 @@ MessageScores score_message(Model& model, const LogRecord& r, const SamplerProfi
     const at::Tensor y = claimed.narrow(0, first, n);
     if (on_device) {
       at::Tensor logits = model.logits_shard(hidden.narrow(0, first, n));
-      at::Tensor raw_rank;
-      if (processors.active()) {
-        raw_rank = device_logit_rank(logits, y);
-        processors.apply(logits, first, vocab);
-      }
+      const at::Tensor raw_rank = process_chunk(processors, logits, y, first, vocab, model.communicator());
       parts.push_back(score_gumbel_rows_device(logits, y, profile, r.seed, static_cast<std::int64_t>(r.prompt.size()),
                                                first, params, config));
       if (raw_rank.defined()) parts.back().logit_rank = raw_rank;
       continue;
     }
     at::Tensor logits = logits_for_scoring(model, hidden.narrow(0, first, n));
-    at::Tensor raw_rank;
-    if (processors.active()) {
-      raw_rank = raw_logit_rank(logits, y, vocab, model.communicator());
-      processors.apply(logits, first, vocab);
-    }
+    const at::Tensor raw_rank = process_chunk(processors, logits, y, first, vocab, model.communicator());
     const ProfileNoise noise =
         params.greedy() ? ProfileNoise{at::ones_like(logits), at::Tensor()}
                         : profile_noise_for_logits(profile, r.seed, static_cast<std::int64_t>(r.prompt.size()), logits,

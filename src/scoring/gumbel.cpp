@@ -18,36 +18,34 @@ namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-// #{i : row_r[i] > threshold[r]} for each row, summed over the group: one vectorised pass over a
-// contiguous float32 CPU shard instead of a [n, V] mask and its reduction (which cost the raw-logit
-// rank ten times as much); other tensors take the mask path.
-at::Tensor global_count_above(const at::Tensor& logits, const at::Tensor& threshold, Communicator& comm) {
-  at::Tensor n;
-  if (logits.is_cpu() && logits.is_contiguous() && logits.scalar_type() == at::kFloat) {
-    const std::int64_t rows = logits.size(0), width = logits.size(1);
-    n = at::empty({rows}, at::kLong);
-    const at::Tensor t = threshold.to(at::kFloat).contiguous();
-    const float* x = logits.data_ptr<float>();
-    const float* th = t.data_ptr<float>();
-    std::int64_t* out = n.data_ptr<std::int64_t>();
-    at::parallel_for(0, rows, 1, [&](std::int64_t begin, std::int64_t end) {
-      for (std::int64_t r = begin; r < end; ++r) {
-        const float* row = x + r * width;
-        const float limit = th[r];
-        std::int32_t above = 0;  // widths stay far below 2^31
-        for (std::int64_t i = 0; i < width; ++i) above += row[i] > limit ? 1 : 0;
-        out[r] = above;
-      }
-    });
-  } else {
-    n = logits.gt(threshold.unsqueeze(1)).sum(1, /*keepdim=*/false, at::kLong).contiguous();
-  }
+at::Tensor global_count(const at::Tensor& mask, Communicator& comm) {
+  at::Tensor n = mask.sum(1, /*keepdim=*/false, at::kLong).contiguous();
   comm.all_reduce_sum(n);
   return n;
 }
 
-at::Tensor global_count(const at::Tensor& mask, Communicator& comm) {
-  at::Tensor n = mask.sum(1, /*keepdim=*/false, at::kLong).contiguous();
+// #{i : row_r[i] > threshold[r]} for each row, summed over the group: one vectorised pass over a
+// contiguous float32 CPU shard instead of a [n, V] mask and its reduction (which cost the raw-logit
+// rank ten times as much); other tensors take the mask path.
+at::Tensor global_count_above(const at::Tensor& logits, const at::Tensor& threshold, Communicator& comm) {
+  if (!logits.is_cpu() || !logits.is_contiguous() || logits.scalar_type() != at::kFloat) {
+    return global_count(logits.gt(threshold.unsqueeze(1)), comm);
+  }
+  const std::int64_t rows = logits.size(0), width = logits.size(1);
+  at::Tensor n = at::empty({rows}, at::kLong);
+  const at::Tensor t = threshold.to(at::kFloat).contiguous();
+  const float* x = logits.data_ptr<float>();
+  const float* th = t.data_ptr<float>();
+  std::int64_t* out = n.data_ptr<std::int64_t>();
+  at::parallel_for(0, rows, 1, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t r = begin; r < end; ++r) {
+      const float* row = x + r * width;
+      const float limit = th[r];
+      std::int32_t above = 0;  // widths stay far below 2^31
+      for (std::int64_t i = 0; i < width; ++i) above += row[i] > limit ? 1 : 0;
+      out[r] = above;
+    }
+  });
   comm.all_reduce_sum(n);
   return n;
 }

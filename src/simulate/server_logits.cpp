@@ -30,12 +30,12 @@ at::Tensor process_rows(const std::vector<Message>& batch, const std::vector<std
   for (std::size_t a = 0; a < active.size(); ++a) {
     const Message& m = batch[active[a]];
     if (!m.processors) continue;
-    const auto step = static_cast<std::int64_t>(m.record.output.size());
-    for (at::Tensor* rows : {&processed, &logits}) {
-      if (rows == &logits && aliased) continue;
-      at::Tensor row = rows->narrow(0, static_cast<std::int64_t>(a), 1);
-      m.processors->apply(row, step, vocab);
-    }
+    const auto row = static_cast<std::int64_t>(a), step = static_cast<std::int64_t>(m.record.output.size());
+    at::Tensor clean_row = processed.narrow(0, row, 1);
+    m.processors->apply(clean_row, step, vocab);
+    if (aliased) continue;
+    at::Tensor served_row = logits.narrow(0, row, 1);
+    m.processors->apply(served_row, step, vocab);
   }
   return processed;
 }
