@@ -29,6 +29,26 @@ struct AuditPolicy {
   double max_malicious_fraction = 1.0;       // ... when the malicious-traffic upper bound is higher
 };
 
+// The calibrated alarm rule (alarm.h; docs/audit.md "Alarms"), from `--calibration FILE`: a
+// message is flagged when its evidence (the sum of its token margins) exceeds its family's
+// threshold, or it holds a token no benign noise explains; the audit alarms when the flagged count
+// exceeds what honest traffic produces at p0_upper with probability alpha (per stratum: Holm).
+// Without a message threshold (no calibration, or one of an older fssl) the fixed AuditPolicy
+// counts decide instead.
+struct AlarmConfig {
+  double probability = 0.01;                // alpha: the per-audit false-alarm probability
+  std::optional<double> gumbel_threshold;   // message evidence thresholds per sampler family
+  std::optional<double> ipt_threshold;
+  double gumbel_impossible = 0.0;           // the widest margin benign noise explains (calibrated grid's largest)
+  double ipt_impossible = 0.0;
+  double p0_upper = 1.0;                    // the honest flag rate's upper bound (largest of the families')
+  std::string calibration_file;             // where they came from
+  std::optional<double> detection;          // the weakest calibrated adversary's detection rate (power)
+  std::string detection_adversary;          // ... and its name
+  std::string truth_file;                   // ground truth (simulate's ARCHIVE.truth.jsonl): summary "detection"
+  bool calibrated() const { return gumbel_threshold.has_value() || ipt_threshold.has_value(); }
+};
+
 // The fleet-wide statements every summary carries (verification-math.md §7-§8).
 struct BoundsConfig {
   double confidence = 0.95;          // of every interval and bound
@@ -63,6 +83,7 @@ struct AuditOptions {
   IptConfig ipt;
   AuditPolicy policy;
   BoundsConfig bounds;
+  AlarmConfig alarm;
   // Set by `fssl calibrate`: report the FPR vs information frontier of the (honest) sample and
   // write RUN/calibration.json; the exit code says whether an operating point meets the target.
   std::optional<CalibrationOptions> calibration;

@@ -23,6 +23,11 @@ struct CalibrationOptions {
   double target_fpr_percent = 0.01;                   // the paper's headline 0.01 % of tokens
   std::vector<std::int64_t> rank_cutoffs = {1, 4, 8, 16, 32};
   double max_suspicious_percent = 0.5;
+  // Message level (alarm.h): the target message FPR f*, and adversarial archives with ground truth
+  // (fssl simulate --adversary) audited at the calibrated point for power and ROC curves.
+  double target_message_fpr_percent = 1.0;
+  std::vector<std::string> adversarial_archives;
+  std::uint64_t power_messages = 25000;               // the audit size the smallest detected share is stated for
 };
 
 struct FrontierPoint {

@@ -49,6 +49,14 @@ double malicious_fraction_upper(std::uint64_t k, std::uint64_t n, std::optional<
 
 // ---- Capacity planning ---------------------------------------------------------------------
 
+// A calibrated alarm rule (alarm.h): honest messages flagged at p0 (its upper bound), malicious
+// ones at `detection`, audits alarming at probability alpha. With it, capacity planning asks for
+// the audit size that alarms with probability >= c (samples_needed_alarm), not for k catches of
+// messages every one of which is assumed caught.
+struct CalibratedAlarm {
+  double p0 = 0.0, detection = 1.0, alpha = 0.01;
+};
+
 struct CapacityInputs {
   double messages_per_day = 0.0;       // fleet traffic
   double prompt_tokens = 0.0;          // mean per message
@@ -60,6 +68,7 @@ struct CapacityInputs {
   std::uint64_t catches = 1;           // k: messages to catch at least
   double prefill_advantage = 10.0;     // s: generation cost / verification cost per message
   std::optional<double> sampling_fraction;  // fix f instead of deriving it
+  std::optional<CalibratedAlarm> alarm;     // calibrated: n from the alarm's power, catches unused
 };
 
 struct CapacityPlan {
@@ -69,7 +78,8 @@ struct CapacityPlan {
   double verifier_gpus = 0.0;          // tokens_per_day / (86400 * verifier_tokens_per_s)
   double verifier_ratio_gpus = 0.0;    // f / s * inference GPUs (the coarse ratio form, §8.3)
   double expected_catches = 0.0;       // f * p * messages per day
-  double catch_probability = 0.0;      // Pr[>= k caught in a day] = binomial_at_least(n, p, k)
+  double catch_probability = 0.0;      // Pr[>= k caught in a day] = binomial_at_least(n, p, k); calibrated:
+                                       // Pr[the day's audit alarms] = alarm_power(n, p0, d, p, alpha)
 };
 
 // Throws ConfigError when the derived n exceeds messages per day (fix sampling_fraction = 1 to see

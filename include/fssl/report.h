@@ -63,8 +63,17 @@ int report_audit(const AuditOptions& options, const AuditOutcome& outcome);
 // family seen has an operating point meeting the target.
 bool write_calibration(const AuditOptions& options, const AuditOutcome& outcome, nlohmann::json* summary);
 
+// `fssl calibrate --adversarial` (src/report/power_report.cpp), rank 0 after every adversarial
+// archive `archives[k]` was audited into `runs[k]` with its ground truth: detection rates, ROC
+// curves against the honest calibration set, power and the smallest detected malicious share,
+// into RUN/calibration.json "power" and a table on stdout. ConfigError names a missing file.
+void write_power(const AuditOptions& options, const std::vector<std::string>& archives,
+                 const std::vector<std::string>& runs);
+
 // Applies RUN/calibration.json of `fssl calibrate` (docs/audit.md): the operating point's
-// margin threshold and rank cutoff (and the inverse-CDF distance threshold when calibrated).
+// margin threshold and rank cutoff (and the inverse-CDF distance threshold when calibrated), and
+// (version 2) the message thresholds and honest flag rate of the alarm rule (AlarmConfig) and the
+// weakest adversary's detection rate when power was measured.
 // Throws ConfigError naming the file when it is unreadable or has no operating point.
 void apply_calibration_file(const std::string& path, AuditOptions* options);
 

@@ -22,6 +22,10 @@ enum class MessageStatus : std::uint8_t {
 };
 const char* message_status_name(MessageStatus status);
 
+// The reason of a message whose record does not match the digest stored for its row: tampering
+// (or corruption) the audit sees itself; the calibrated alarm rule alarms on it regardless.
+inline constexpr const char* kTamperedRecordReason = "record content does not match its stored digest (tampered or corrupt)";
+
 // One row per output token. Gumbel-max profiles (scoring.h) and inverse-CDF ones
 // (scoring_ipt.h) share the columns; `margin` is Delta in logits for the former and the
 // interval distance in probability for the latter, `likelihood` GM-LS or IPT-LS.

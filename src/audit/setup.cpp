@@ -51,11 +51,11 @@ void check_model_identity(const std::string& archive_dir, const Manifest& manife
 
 // Everything the results depend on: a journal written under another identity is refused. The
 // options' JSON without what cannot change a result (paths: an archive may move; policy and
-// bounds: they judge results, and a rerun with another policy reuses the journal), plus the
+// bounds and the alarm rule: they judge results, and a rerun with another policy reuses the journal), plus the
 // replay device.
 std::string audit_identity(const AuditOptions& o, const std::string& archive_digest, const std::string& fingerprint) {
   nlohmann::json id = to_json(o);
-  for (const char* key : {"archive", "model", "policy", "bounds"}) id.erase(key);
+  for (const char* key : {"archive", "model", "policy", "bounds", "alarm"}) id.erase(key);
   id["archive_digest"] = archive_digest;
   id["model_fingerprint"] = fingerprint;
   id["device"] = o.device;

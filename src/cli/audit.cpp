@@ -2,6 +2,7 @@
 // (the [audit] section of configs/audit.ini, shared by all three); SIGUSR1 and SIGTERM request a
 // checkpoint.
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <sstream>
 #include <tuple>
@@ -13,6 +14,7 @@
 #include "fssl/worker.h"
 #include "fssl/audit_plan.h"
 #include "fssl/mpi.h"
+#include "fssl/simulate.h"
 
 namespace fssl {
 namespace {
@@ -177,6 +179,8 @@ void add_policy_options(po::options_description& o, AuditOptions& a) {
        "raw output channel of the fleet in bytes/day (0: from --output-tokens-per-day)")
       ("output-tokens-per-day", po::value<double>(&a.bounds.output_tokens_per_day)->default_value(a.bounds.output_tokens_per_day),
        "fleet output tokens per day (with log2 V: the raw channel)")
+      ("alarm-probability", po::value<double>(&a.alarm.probability)->default_value(a.alarm.probability),
+       "with a calibration: the per-audit false-alarm probability alpha (docs/audit.md, Alarms)")
       ("policy-quarantine-is-finding",
        po::value<bool>(&a.policy.quarantine_is_finding)->default_value(a.policy.quarantine_is_finding),
        "findings when a shard is quarantined");
@@ -198,6 +202,33 @@ void parse_text_options(const AuditText& t, AuditOptions& a) {
   }
   parse_stratify(a.stratify);  // refuse a bad name before MPI starts
   FSSL_CHECK(a.token_budget > 0, ConfigError, "--token-budget must be positive");
+}
+
+// `fssl calibrate --adversarial A ...` after the honest calibration: each adversarial archive is
+// audited at the calibrated point into RUN/adversary-K with its ground truth (collective over
+// `world`, one after another), then rank 0 measures power (report.h write_power). The adversarial
+// audits' own exit codes (3: they alarm) are theirs; calibrate returns the honest run's.
+int run_power_audits(const MpiComm& world, const AuditOptions& honest, int code) {
+  if (code != kExitOk) return code;  // no operating point: nothing to measure power at
+  const std::vector<std::string>& archives = honest.calibration->adversarial_archives;
+  std::vector<std::string> runs;
+  for (std::size_t k = 0; k < archives.size(); ++k) {
+    AuditOptions adversarial = honest;
+    adversarial.calibration.reset();
+    adversarial.archive_dir = archives[k];
+    adversarial.run_dir = fmt::format("{}/adversary-{}", honest.run_dir, k);
+    adversarial.alarm.truth_file = simulate_truth_path(archives[k]);
+    apply_calibration_file(honest.run_dir + "/calibration.json", &adversarial);
+    if (world.rank() == 0) fmt::print("#\n# calibrate: adversarial archive {} -> {}\n", archives[k], adversarial.run_dir);
+    const int adversary_code = run_audit(world, adversarial);
+    if (adversary_code == kExitIncomplete) return kExitIncomplete;
+    runs.push_back(adversarial.run_dir);
+  }
+  // Every rank leaves with rank 0's outcome: an error writing the power is the job's error.
+  int power_code = kExitOk;
+  if (world.rank() == 0) write_power(honest, archives, runs);
+  FSSL_MPI_CHECK(MPI_Bcast(&power_code, 1, MPI_INT, 0, world.get()));
+  return code;
 }
 
 // `fssl audit`, `fssl calibrate` and `fssl merge` share every option: calibration is an audit of
@@ -228,10 +259,23 @@ int run_audit_command(const std::vector<std::string>& args, Mode mode) {
         ("rank-cutoffs", po::value<std::string>(&rank_cutoffs)->default_value(rank_cutoffs), "rank cutoffs R to sweep")
         ("max-suspicious-percent",
          po::value<double>(&calibration.max_suspicious_percent)->default_value(calibration.max_suspicious_percent),
-         "drop operating points with more suspicious tokens (percent)");
+         "drop operating points with more suspicious tokens (percent)")
+        ("target-message-fpr",
+         po::value<double>(&calibration.target_message_fpr_percent)->default_value(calibration.target_message_fpr_percent),
+         "target message false-positive rate, in percent (certified with >= ln(1/(1-confidence))/target messages)")
+        ("adversarial", po::value<std::vector<std::string>>(&calibration.adversarial_archives),
+         "an adversarial archive with ground truth (fssl simulate --adversary), audited at the calibrated point "
+         "for detection rates, ROC and power; repeatable")
+        ("power-messages", po::value<std::uint64_t>(&calibration.power_messages)->default_value(calibration.power_messages),
+         "the audit size the smallest detectable malicious share is stated for");
   } else {
     o.add_options()("calibration", po::value<std::string>(&calibration_file),
-                    "calibration.json of fssl calibrate: its margin threshold and rank cutoff replace the options'");
+                    "calibration.json of fssl calibrate: its margin threshold, rank cutoff and message alarm rule "
+                    "replace the options'");
+  }
+  if (mode == Mode::kAudit) {
+    o.add_options()("truth", po::value<std::string>(&a.alarm.truth_file),
+                    "ground truth of a simulated archive (ARCHIVE.truth.jsonl): summary.json gets the detection rates");
   }
   AuditText t;
   if (mode == Mode::kMerge) {
@@ -249,6 +293,16 @@ int run_audit_command(const std::vector<std::string>& args, Mode mode) {
     return kExitOk;
   }
   parse_text_options(t, a);
+  // Ground truth is read at the end of the audit: refuse a missing file before any replay.
+  for (const std::string& archive : calibration.adversarial_archives) {
+    FSSL_CHECK(std::filesystem::exists(simulate_truth_path(archive)), ConfigError,
+               "--adversarial {}: no ground truth {} (fssl simulate --adversary writes it)", archive,
+               simulate_truth_path(archive));
+  }
+  FSSL_CHECK(a.alarm.truth_file.empty() || std::filesystem::exists(a.alarm.truth_file), ConfigError,
+             "--truth {}: no such file", a.alarm.truth_file);
+  FSSL_CHECK(a.alarm.probability > 0.0 && a.alarm.probability < 1.0, ConfigError,
+             "--alarm-probability {} must lie in (0, 1)", a.alarm.probability);
   if (calibrating) {
     calibration.rank_cutoffs.clear();
     for (double r : parse_number_list(rank_cutoffs, "rank-cutoffs")) calibration.rank_cutoffs.push_back(std::llround(r));
@@ -260,7 +314,9 @@ int run_audit_command(const std::vector<std::string>& args, Mode mode) {
   MpiEnvironment env(nullptr, nullptr);
   install_checkpoint_handlers();
   MpiComm world;
-  return run_audit(world, a);
+  const int code = run_audit(world, a);
+  if (!calibrating || calibration.adversarial_archives.empty() || code == kExitIncomplete) return code;
+  return run_power_audits(world, a, code);
 }
 
 }  // namespace

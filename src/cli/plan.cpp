@@ -4,7 +4,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <optional>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -13,10 +16,61 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/options.h"
+#include "fssl/alarm.h"
 #include "fssl/detection.h"
+#include "fssl/error.h"
 
 namespace fssl {
 namespace {
+
+// calibration.json of `fssl calibrate` (docs/audit.md): the honest flag rate's bound, the weakest
+// adversary's detection rate (1 when no power was measured: said on stdout), the information %.
+struct CalibrationFacts {
+  CalibratedAlarm alarm;
+  std::string adversary;  // "" when no power was measured
+  std::optional<double> info_percent;
+};
+
+CalibrationFacts read_calibration(const std::string& path, double alpha) {
+  std::ifstream in(path);
+  FSSL_CHECK(in.good(), ConfigError, "--calibration {}: cannot open", path);
+  CalibrationFacts f;
+  f.alarm.alpha = alpha;
+  try {
+    const nlohmann::json c = nlohmann::json::parse(in);
+    bool any = false;
+    for (const char* family : {"gumbel_max", "inverse_cdf"}) {
+      if (!c.contains(family)) continue;
+      if (!f.info_percent) f.info_percent = c[family].at("info_percent").get<double>();
+      if (!c[family].contains("message")) continue;
+      f.alarm.p0 = std::max(f.alarm.p0, c[family]["message"].at("p0_upper").get<double>());
+      any = true;
+    }
+    FSSL_CHECK(any, ConfigError, "--calibration {}: no message threshold (a calibration of fssl before the alarm "
+               "rule, or one without an operating point): recalibrate", path);
+    if (c.contains("power")) {
+      for (const nlohmann::json& a : c["power"].at("adversaries")) {
+        if (!a.contains("detection_rate")) continue;
+        const double d = a.at("detection_rate").get<double>();
+        if (f.adversary.empty() || d < f.alarm.detection) {
+          f.alarm.detection = d;
+          f.adversary = a.at("name").get<std::string>();
+        }
+      }
+    }
+  } catch (const nlohmann::json::exception& e) {
+    FSSL_THROW(ConfigError, "--calibration {}: {}", path, e.what());
+  }
+  return f;
+}
+
+void print_calibration(const CalibrationFacts& f, const std::string& path) {
+  fmt::print("# calibrated ({}): honest messages flagged at <= {:.4g}%, alarm probability {:g}%; malicious messages "
+             "flagged at {:.4g}% ({})\n",
+             path, 100 * f.alarm.p0, 100 * f.alarm.alpha, 100 * f.alarm.detection,
+             f.adversary.empty() ? "no power measured: assumed every one (fssl calibrate --adversarial measures it)"
+                                 : "the weakest adversary, " + f.adversary);
+}
 
 struct ExfiltrationInputs {
   double model_bytes = 1e12;            // the paper's 1 TB model
@@ -45,7 +99,8 @@ void print_block(const CapacityInputs& in, const CapacityPlan& plan, const Exfil
   fmt::print("#   {:<34} {:>14.4f} (f / s x {:.6g} inference GPUs, s = {:g})\n", "verifier GPUs (ratio form)",
              plan.verifier_ratio_gpus, in.inference_gpus, in.prefill_advantage);
   fmt::print("#   {:<34} {:>14.6g} per day\n", "expected catches", plan.expected_catches);
-  fmt::print("#   {:<34} {:>14.8f}\n", "Pr[>= k caught in a day]", plan.catch_probability);
+  fmt::print("#   {:<34} {:>14.8f}\n", in.alarm ? "Pr[the day's audit alarms]" : "Pr[>= k caught in a day]",
+             plan.catch_probability);
   fmt::print("# exfiltration of {:.6g} bytes through {:.6g} bytes/day of output\n", ex.model_bytes,
              ex.traffic_bytes_per_day);
   fmt::print("#   {:<34} {:>14.6g} days\n", "at 100 % of the raw capacity", days_full);
@@ -56,16 +111,24 @@ void print_block(const CapacityInputs& in, const CapacityPlan& plan, const Exfil
 // The pure sampling question, without a fleet: how many messages must an audit sample to catch
 // >= k malicious ones at share p with confidence c. The number alone on the last line, for scripts.
 int print_sample_size(const CapacityInputs& in, bool json) {
-  const std::uint64_t n = samples_needed(in.malicious_fraction, in.confidence, in.catches);
+  const std::uint64_t n = in.alarm ? samples_needed_alarm(in.alarm->p0, in.alarm->detection, in.malicious_fraction,
+                                                          in.alarm->alpha, in.confidence)
+                                   : samples_needed(in.malicious_fraction, in.confidence, in.catches);
   if (json) {
     const nlohmann::json j = {
         {"inputs", {{"confidence", in.confidence}, {"malicious_fraction", in.malicious_fraction}, {"catches", in.catches}}},
         {"samples_needed", n}};
     std::cout << j.dump(2) << "\n";
   } else {
-    fmt::print("# fssl plan: sample {} messages to catch >= {} malicious message(s) at a malicious fraction of {:g} "
-               "with confidence {:g} (exact inverse binomial; add the fleet options for GPUs and timelines)\n{}\n",
-               n, in.catches, in.malicious_fraction, in.confidence, n);
+    if (in.alarm) {
+      fmt::print("# fssl plan: sample {} messages for the audit to alarm with probability >= {:g} at a malicious "
+                 "fraction of {:g} (calibrated alarm rule; add the fleet options for GPUs and timelines)\n{}\n",
+                 n, in.confidence, in.malicious_fraction, n);
+    } else {
+      fmt::print("# fssl plan: sample {} messages to catch >= {} malicious message(s) at a malicious fraction of {:g} "
+                 "with confidence {:g} (exact inverse binomial; add the fleet options for GPUs and timelines)\n{}\n",
+                 n, in.catches, in.malicious_fraction, in.confidence, n);
+    }
   }
   return kExitOk;
 }
@@ -83,6 +146,9 @@ nlohmann::json plan_json(const CapacityInputs& in, const CapacityPlan& plan, con
       {"catches", in.catches},
       {"prefill_advantage", in.prefill_advantage},
       {"sampling_fraction", in.sampling_fraction ? nlohmann::json(*in.sampling_fraction) : nlohmann::json()},
+      {"alarm", in.alarm ? nlohmann::json{{"p0", in.alarm->p0}, {"detection", in.alarm->detection},
+                                          {"alpha", in.alarm->alpha}}
+                         : nlohmann::json()},
       {"model_bytes", ex.model_bytes},
       {"traffic_bytes_per_day", ex.traffic_bytes_per_day},
       {"info_percent", ex.info_percent},
@@ -113,7 +179,13 @@ int cli_plan(const std::vector<std::string>& args) {
   ExfiltrationInputs ex;
   double sampling_fraction = 0.0;
   bool json = false;
+  std::string calibration;
+  double alpha = 0.01;
   o.add_options()
+      ("calibration", po::value<std::string>(&calibration),
+       "calibration.json of fssl calibrate: plan with its honest flag rate and measured detection rate "
+       "(the audit alarms with probability >= c) instead of assuming every malicious message is caught")
+      ("alarm-probability", po::value<double>(&alpha)->default_value(alpha), "with --calibration: the audits' alpha")
       ("messages-per-day", po::value<double>(&in.messages_per_day), "messages the fleet serves per day")
       ("prompt-tokens", po::value<double>(&in.prompt_tokens), "mean prompt tokens per message")
       ("output-tokens", po::value<double>(&in.output_tokens), "mean output tokens per message")
@@ -138,6 +210,12 @@ int cli_plan(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!cli_parse(spec, args, o, {}, &vm)) return kExitOk;
   if (vm.count("sampling-fraction") > 0) in.sampling_fraction = sampling_fraction;
+  if (!calibration.empty()) {
+    const CalibrationFacts facts = read_calibration(calibration, alpha);
+    in.alarm = facts.alarm;
+    if (vm["info-percent"].defaulted() && facts.info_percent && *facts.info_percent > 0) ex.info_percent = *facts.info_percent;
+    if (!json) print_calibration(facts, calibration);
+  }
   // The fleet options come all together or not at all.
   std::vector<std::string> given, missing;
   for (const char* name : {"messages-per-day", "prompt-tokens", "output-tokens", "inference-gpus", "verifier-tok-s"}) {

@@ -75,6 +75,8 @@ void section_header(std::string* out, const json& s, bool calibration) {
     verdict += "</ul>";
   }
   *out += kv("verdict", verdict);
+  const json& alarm = get(get(s, "verdict"), "alarm");
+  if (alarm.is_object()) *out += kv("alarm rule", "<span id=\"alarm\">" + show(get(alarm, "statement")) + "</span>");
   *out += kv("archive digest", "<code>" + show(get(get(s, "archive"), "digest")) + "</code>");
   *out += kv("model fingerprint", "<code>" + show(get(get(s, "model"), "fingerprint")) + "</code>");
   *out += kv("archive / model",
@@ -133,10 +135,34 @@ void section_totals(std::string* out, const json& s) {
     for (const json& f : get(verdict, "findings")) *out += show(f) + ". ";
   }
   *out += "</p><table class=\"kv\">";
-  *out += kv("flag a message at", show(get(policy, "dangerous_tokens")) + " dangerous token(s), or more than " +
-                                      percent(number(get(policy, "suspicious_fraction"))) + " of its tokens not safe");
-  *out += kv("flagged messages allowed", show(get(policy, "max_flagged_messages")));
-  *out += kv("flagged share allowed", percent(number(get(policy, "max_flagged_fraction"))));
+  const json& alarm = get(verdict, "alarm");
+  if (alarm.is_object()) {
+    const json& cfg = get(get(s, "config"), "alarm");
+    *out += kv("flag a message at", "evidence (the sum of its token margins) over the calibrated threshold (" +
+                                        show(get(cfg, "gumbel_threshold")) + " Gumbel-max, " +
+                                        show(get(cfg, "ipt_threshold")) + " inverse-CDF), or a token no benign noise "
+                                        "explains");
+    *out += kv("alarm when", "the flagged count exceeds what honest traffic flags at p0 &le; " +
+                                 percent(number(get(alarm, "p0_upper"))) + " with probability " +
+                                 percent(number(get(alarm, "alpha"))) + " per audit; strata: " +
+                                 show(get(alarm, "multiplicity")) +
+                                 "; tampered records and impossible tokens alarm regardless");
+    *out += kv("decision", show(get(alarm, "statement")));
+    const json& power = get(alarm, "power");
+    if (power.is_object()) {
+      *out += kv("power", "an adversary like " + show(get(power, "adversary")) + " (messages flagged " +
+                              percent(number(get(power, "detection_rate"))) + ") on " +
+                              (get(power, "min_share_detected_99").is_null()
+                                   ? std::string("any share is not reliably detected at this audit size")
+                                   : percent(number(get(power, "min_share_detected_99"))) +
+                                         " of the traffic or more alarms this audit with probability &ge; 99 %"));
+    }
+  } else {
+    *out += kv("flag a message at", show(get(policy, "dangerous_tokens")) + " dangerous token(s), or more than " +
+                                        percent(number(get(policy, "suspicious_fraction"))) + " of its tokens not safe");
+    *out += kv("flagged messages allowed", show(get(policy, "max_flagged_messages")));
+    *out += kv("flagged share allowed", percent(number(get(policy, "max_flagged_fraction"))));
+  }
   *out += kv("unverifiable share allowed", percent(number(get(policy, "max_unverifiable_fraction"))));
   *out += kv("quarantined shard is a finding", show(get(policy, "quarantine_is_finding")));
   *out += kv("token FPR upper bound allowed", percent(number(get(policy, "max_dangerous_rate"))));

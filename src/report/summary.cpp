@@ -100,7 +100,8 @@ json report_summary(const AuditOptions& o, const AuditOutcome& out, const AuditT
           {"inverse_cdf", stats_json(t.ipt, o.ipt.distance_grid, "probability")},
           {"strata", strata_json(t)},
           {"bounds", bounds.json},
-          {"verdict", {{"within_policy", out.complete && v.findings.empty()}, {"findings", v.findings}}},
+          {"verdict", {{"within_policy", out.complete && v.findings.empty()}, {"findings", v.findings},
+                       {"alarm", v.alarm}}},
           {"flagged_messages", t.flagged},
           {"unverifiable_messages", t.unverifiable},
           {"quarantined_shards", quarantined_json(out, t)},
@@ -156,6 +157,13 @@ int report_audit(const AuditOptions& o, const AuditOutcome& out) {
   verdict.findings.insert(verdict.findings.end(), bounds.findings.begin(), bounds.findings.end());
   const int code = !out.complete ? kExitIncomplete : verdict.findings.empty() ? kExitOk : kExitFindings;
   json summary = report_summary(o, out, tally, verdict, bounds, code);
+  if (!o.alarm.truth_file.empty() && out.complete) {
+    summary["detection"] = truth_detection(o, out, tally);
+    const json& d = summary["detection"];
+    fmt::print("# ground truth ({}): {} of {} adversarial messages flagged, {} of {} honest\n", o.alarm.truth_file,
+               d["adversarial"]["flagged"].get<std::uint64_t>(), d["adversarial"]["scored"].get<std::uint64_t>(),
+               d["honest"]["flagged"].get<std::uint64_t>(), d["honest"]["scored"].get<std::uint64_t>());
+  }
   int exit_code = code;
   if (o.calibration && out.complete) {
     exit_code = write_calibration(o, out, &summary) ? kExitOk : kExitFindings;

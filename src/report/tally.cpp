@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <limits>
 
+#include "fssl/alarm.h"
 #include "report/stages.h"
 
 namespace fssl {
@@ -41,6 +43,22 @@ std::string flag_reasons(const MessageResult& r, const AuditPolicy& policy) {
 
 namespace {
 
+// Under the calibrated rule (alarm.h): evidence over the family's threshold, or a token no benign
+// noise explains. `threshold` empty: the family has no calibrated threshold, the policy counts judge.
+std::string alarm_flag_reasons(const MessageResult& r, const AuditPolicy& policy, std::optional<double> threshold,
+                               double evidence, std::uint64_t impossible, double widest, std::int64_t rank_cutoff) {
+  std::string reasons = threshold ? (evidence > *threshold ? fmt::format("evidence {:.4g} > {:.4g} (sum of token "
+                                                                          "margins, calibrated)", evidence, *threshold)
+                                                           : std::string())
+                                  : flag_reasons(r, policy);
+  if (impossible > 0) {
+    if (!reasons.empty()) reasons += "; ";
+    reasons += fmt::format("{} token(s) no benign noise explains (margin > {:g} beyond rank {})", impossible, widest,
+                           rank_cutoff);
+  }
+  return reasons;
+}
+
 // A scored message into its family's statistics, its stratum and the flag list.
 void tally_scored(const AuditOptions& o, const MessageResult& r, std::size_t i, StratumCounts& c, AuditTally& t) {
   ++t.n_scored;
@@ -54,12 +72,32 @@ void tally_scored(const AuditOptions& o, const MessageResult& r, std::size_t i, 
     c.exact += r.tokens.exact[k];
     c.tiers[r.tokens.tier[k] < 3 ? r.tokens.tier[k] : 2] += 1;
   }
-  t.flags[i] = flag_reasons(r, o.policy);
-  if (t.flags[i].empty()) return;
+  const AlarmConfig& a = o.alarm;
+  const std::optional<double> threshold = r.inverse_cdf ? a.ipt_threshold : a.gumbel_threshold;
+  ScoreConfig ipt_grid;
+  ipt_grid.margin_grid = o.ipt.distance_grid;
+  ipt_grid.margin_threshold = o.ipt.distance_threshold;
+  const double widest = threshold ? (r.inverse_cdf ? a.ipt_impossible : a.gumbel_impossible)
+                                  : score_widest_margin(r.inverse_cdf ? ipt_grid : o.score);
+  const std::int64_t rank_cutoff = r.inverse_cdf ? o.ipt.rank_cutoff : o.score.rank_cutoff;
+  const std::uint64_t impossible = impossible_tokens(r.tokens, widest, rank_cutoff);
+  const double evidence = message_evidence(r.tokens);
+  t.evidence[i] = impossible ? std::numeric_limits<double>::infinity() : evidence;
+  t.n_impossible += impossible ? 1 : 0;
+  t.flags[i] = alarm_flag_reasons(r, o.policy, threshold, evidence, impossible, widest, rank_cutoff);
+  const bool flagged = !t.flags[i].empty();
+  if (threshold) {
+    ++t.n_tested;
+    ++c.tested;
+    t.n_tested_flagged += flagged ? 1 : 0;
+    c.tested_flagged += flagged ? 1 : 0;
+  }
+  if (!flagged) return;
   ++t.n_flagged;
   ++c.flagged;
   t.flagged.push_back({{"shard", r.ref.shard}, {"row", r.ref.row}, {"message_id", r.message_id},
-                       {"server", r.server}, {"model", r.model}, {"reasons", t.flags[i]}});
+                       {"server", r.server}, {"model", r.model}, {"impossible_tokens", impossible},
+                       {"reasons", t.flags[i]}});
 }
 
 }  // namespace
@@ -69,6 +107,7 @@ AuditTally report_tally(const AuditOptions& o, const AuditOutcome& out) {
   ipt_as_score.margin_grid = o.ipt.distance_grid;
   AuditTally t(o.score, ipt_as_score);
   t.flags.resize(out.results.size());
+  t.evidence.assign(out.results.size(), std::numeric_limits<double>::quiet_NaN());
   t.window_us = std::max<std::int64_t>(static_cast<std::int64_t>(o.window_hours * 3600e6), 1);
   for (std::size_t i = 0; i < out.results.size(); ++i) {
     const MessageResult& r = out.results[i];
@@ -84,6 +123,7 @@ AuditTally report_tally(const AuditOptions& o, const AuditOutcome& out) {
     if (r.status == MessageStatus::kUnverifiable) {
       ++t.n_unverifiable;
       ++c.unverifiable;
+      t.n_tampered += r.reason == kTamperedRecordReason ? 1 : 0;
       t.unverifiable.push_back({{"shard", r.ref.shard}, {"row", r.ref.row}, {"message_id", r.message_id},
                                 {"reason", r.reason}});
       continue;
@@ -93,13 +133,11 @@ AuditTally report_tally(const AuditOptions& o, const AuditOutcome& out) {
   return t;
 }
 
-Verdict report_judge(const AuditOptions& o, const AuditOutcome& out, const AuditTally& t) {
-  Verdict v;
-  const AuditPolicy& p = o.policy;
-  auto line = [&](bool ok, const std::string& text, const std::string& finding) {
-    v.lines.emplace_back(text, ok);
-    if (!ok) v.findings.push_back(finding);
-  };
+namespace {
+
+// The fixed policy counts (no calibrated message threshold): flagged messages and their share.
+template <typename Line>
+void judge_counts(const AuditPolicy& p, const AuditTally& t, Line& line) {
   line(t.n_flagged <= p.max_flagged_messages,
        fmt::format("flagged messages   {:>10}   policy <= {}", t.n_flagged, p.max_flagged_messages),
        fmt::format("{} flagged message(s), policy allows {}", t.n_flagged, p.max_flagged_messages));
@@ -107,6 +145,22 @@ Verdict report_judge(const AuditOptions& o, const AuditOutcome& out, const Audit
   line(flagged_share <= p.max_flagged_fraction,
        fmt::format("flagged share      {:>9.3g}%   policy <= {:g}%", 100 * flagged_share, 100 * p.max_flagged_fraction),
        fmt::format("{:.3g}% of the scored messages flagged", 100 * flagged_share));
+}
+
+}  // namespace
+
+Verdict report_judge(const AuditOptions& o, const AuditOutcome& out, const AuditTally& t) {
+  Verdict v;
+  const AuditPolicy& p = o.policy;
+  auto line = [&](bool ok, const std::string& text, const std::string& finding) {
+    v.lines.emplace_back(text, ok);
+    if (!ok) v.findings.push_back(finding);
+  };
+  if (o.alarm.calibrated()) {
+    judge_alarm(o, t, &v);
+  } else {
+    judge_counts(p, t, line);
+  }
   const std::uint64_t not_verified = t.n_unverifiable + t.n_quarantined;
   const double unverifiable_share =
       out.planned ? static_cast<double>(not_verified) / static_cast<double>(out.planned) : 0.0;

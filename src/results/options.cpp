@@ -34,7 +34,13 @@ nlohmann::json to_json(const AuditOptions& o) {
           {"bounds", {{"confidence", b.confidence}, {"detect_fraction", b.detect_fraction},
                       {"detect_catches", b.detect_catches}, {"secret_bytes", b.secret_bytes},
                       {"channel_bytes_per_day", b.channel_bytes_per_day},
-                      {"output_tokens_per_day", b.output_tokens_per_day}}}};
+                      {"output_tokens_per_day", b.output_tokens_per_day}}},
+          {"alarm", {{"probability", o.alarm.probability}, {"calibration", o.alarm.calibration_file},
+                     {"gumbel_threshold", optional_json(o.alarm.gumbel_threshold)},
+                     {"ipt_threshold", optional_json(o.alarm.ipt_threshold)},
+                     {"gumbel_impossible", o.alarm.gumbel_impossible}, {"ipt_impossible", o.alarm.ipt_impossible},
+                     {"p0_upper", o.alarm.p0_upper}, {"detection", optional_json(o.alarm.detection)},
+                     {"detection_adversary", o.alarm.detection_adversary}, {"truth", o.alarm.truth_file}}}};
 }
 
 }  // namespace fssl

@@ -10,6 +10,7 @@
 #include <boost/math/distributions/binomial.hpp>
 #include <boost/math/special_functions/erf.hpp>
 
+#include "fssl/alarm.h"
 #include "fssl/error.h"
 
 namespace fssl {
@@ -207,7 +208,9 @@ CapacityPlan capacity_plan(const CapacityInputs& in) {
     plan.samples_per_day = static_cast<std::uint64_t>(std::llround(f * in.messages_per_day));
     plan.sampling_fraction = f;
   } else {
-    plan.samples_per_day = samples_needed(in.malicious_fraction, in.confidence, in.catches);
+    plan.samples_per_day = in.alarm ? samples_needed_alarm(in.alarm->p0, in.alarm->detection, in.malicious_fraction,
+                                                           in.alarm->alpha, in.confidence)
+                                    : samples_needed(in.malicious_fraction, in.confidence, in.catches);
     plan.sampling_fraction = to_double(plan.samples_per_day) / in.messages_per_day;
     // Verifying more than a day's traffic is no plan; the caller can ask what f = 1 achieves.
     FSSL_CHECK(plan.sampling_fraction <= 1.0, ConfigError,
@@ -218,8 +221,11 @@ CapacityPlan capacity_plan(const CapacityInputs& in) {
   plan.tokens_per_day = to_double(plan.samples_per_day) * (in.prompt_tokens + in.output_tokens);
   plan.verifier_gpus = plan.tokens_per_day / (86400.0 * in.verifier_tokens_per_s);
   plan.verifier_ratio_gpus = plan.sampling_fraction / in.prefill_advantage * in.inference_gpus;
-  plan.expected_catches = plan.sampling_fraction * in.malicious_fraction * in.messages_per_day;
-  plan.catch_probability = binomial_at_least(plan.samples_per_day, in.malicious_fraction, in.catches);
+  plan.expected_catches = plan.sampling_fraction * in.malicious_fraction * in.messages_per_day *
+                          (in.alarm ? in.alarm->detection : 1.0);
+  plan.catch_probability = in.alarm ? alarm_power(plan.samples_per_day, in.alarm->p0, in.alarm->detection,
+                                                  in.malicious_fraction, in.alarm->alpha)
+                                    : binomial_at_least(plan.samples_per_day, in.malicious_fraction, in.catches);
   return plan;
 }
 

@@ -25,7 +25,7 @@ namespace {
 std::string integrity_problem(const ShardReader& shard, std::uint64_t row, const LogRecord& record) {
   const Digest32 prev = row == 0 ? shard.chain_genesis() : shard.stored_digest(row - 1);
   if (digest_equal(record_digest(prev, record), shard.stored_digest(row))) return "";
-  return "record content does not match its stored digest (tampered or corrupt)";
+  return kTamperedRecordReason;
 }
 
 // One message of a batch on the leader after the read: the record to replay, or the result it

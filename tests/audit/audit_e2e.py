@@ -305,11 +305,25 @@ def case_calibrate(a):
           "the operating point's FPR %.4f%% recomputed from results.h5" % fpr)
     check(abs(info - chosen["info_percent"]) < 1e-6, "its Info %.4f%% recomputed from results.h5" % info)
     check(100.0 * suspicious.mean() <= cal["max_suspicious_percent"], "its suspicious share is within the limit")
+    # The message threshold: 150 honest messages cannot certify a 1 % message FPR at 95 % (the rule
+    # of three needs 299), and calibrate says so rather than claiming it.
+    m = chosen["message"]
+    check(m["messages"] == 150 and not m["certified"] and m["messages_needed"] == 299,
+          "150 honest messages: the 1 %% message target is not certified (needs %d)" % m["messages_needed"])
+    check("NOT certified" in p.stdout and "calibrate on at least 299" in p.stdout, "calibrate says so on stdout")
+    with h5py.File(os.path.join(out, "results.h5"), "r") as f:
+        off, n = f["messages/token_offset"][:], f["messages/output_tokens"][:]
+    evidence = [float(margin[o:o + k].sum()) for o, k in zip(off, n) if k > 0]
+    check(abs(m["threshold"] - max(evidence)) <= 1e-5 * max(1.0, max(evidence)),
+          "uncertified, the threshold is the largest honest evidence %.6g" % max(evidence))
     audited = os.path.join(a.work, "calibrated-audit")
     shutil.rmtree(audited, ignore_errors=True)
     a.run(3, audited, ["--calibration", os.path.join(out, "calibration.json")], expect=3)
     score = json.load(open(os.path.join(audited, "summary.json")))["config"]["score"]
     check(score["margin_threshold"] == delta and score["rank_cutoff"] == r, "the audit runs at the calibrated point")
+    alarm = json.load(open(os.path.join(audited, "summary.json")))["verdict"]["alarm"]
+    check(alarm["rule"] == "calibrated" and alarm["alarm"] and alarm["statement"].startswith("alarm:"),
+          "the calibrated rule alarms on the adversary: " + alarm["statement"])
     check_report(out)
 
 
