@@ -97,5 +97,61 @@ TEST(ReportStages, SummaryEchoesTheOptionsAndTotals) {
   EXPECT_EQ(s["quarantined_shards"][0]["sampled_messages"], 1);
 }
 
+// The calibrated alarm rule (report/alarm_verdict.cpp) on a hand-made audit: server A sends 100
+// clean messages, server B 20 of which 5 carry evidence 3 > the threshold 1, server C one message
+// with an impossible token (margin 20 at rank 100), plus a tampered record. p0 = 1 %, alpha = 1 %;
+// weights: the fleet 1/2, each of the 3 strata 1/6. By p / w: B's P[Bin(20, 0.01) >= 5] = 1.37e-6
+// <= alpha / 6 = 0.00167, rejected; the fleet's P[Bin(121, 0.01) >= 6] = 0.00144 <= alpha x 0.5 /
+// (5/6) = 0.006, rejected; C's P[Bin(1, 0.01) >= 1] = 0.01 > alpha x (1/6) / (2/6) = 0.005 stops.
+// The tampered record and the impossible token are findings regardless.
+TEST(ReportStages, CalibratedAlarmTestsFleetAndStrataByWeightedHolm) {
+  AuditOptions o;
+  o.alarm.gumbel_threshold = 1.0;
+  o.alarm.gumbel_impossible = 10.0;
+  o.alarm.p0_upper = 0.01;
+  o.alarm.probability = 0.01;
+  AuditOutcome out;
+  out.complete = true;
+  out.vocab_size = 512;
+  for (std::uint64_t i = 0; i < 120; ++i) {
+    MessageResult r = scored(i, {0, 0, 0, 0});
+    if (i >= 100) r.server = "srv-b";
+    if (i >= 100 && i < 105) r.tokens.margin = {0.0f, 1.5f, 1.5f, 0.0f};  // evidence 3
+    out.results.push_back(r);
+  }
+  MessageResult impossible = scored(200, {0, 2, 0, 0});
+  impossible.server = "srv-c";
+  impossible.tokens.margin[1] = 20.0f;
+  impossible.tokens.logit_rank[1] = 100;
+  out.results.push_back(impossible);
+  out.results.push_back(message_not_scored({0, 201}, LogRecord{}, MessageStatus::kUnverifiable, kTamperedRecordReason));
+  out.planned = out.population = out.archive_messages = out.results.size();
+  const AuditTally t = report_tally(o, out);
+  EXPECT_EQ(t.n_tested, 121u);
+  EXPECT_EQ(t.n_tested_flagged, 6u);  // the five over the threshold and the impossible one
+  EXPECT_EQ(t.n_impossible, 1u);
+  EXPECT_EQ(t.n_tampered, 1u);
+  const Verdict v = report_judge(o, out, t);
+  const nlohmann::json& a = v.alarm;
+  ASSERT_TRUE(a.is_object());
+  EXPECT_EQ(a["multiplicity"].get<std::string>().rfind("weighted Holm", 0), 0u);
+  ASSERT_EQ(a["strata"].size(), 3u);
+  for (const nlohmann::json& s : a["strata"]) {
+    EXPECT_EQ(s["alarm"].get<bool>(), s["server"] == "srv-b") << s.dump();
+  }
+  EXPECT_TRUE(a["fleet"]["alarm"].get<bool>());
+  EXPECT_NEAR(a["fleet"]["p_value"].get<double>(), 0.0014437192345720003, 1e-12);
+  EXPECT_TRUE(a["alarm"].get<bool>());
+  EXPECT_EQ(a["impossible_messages"], 1);
+  EXPECT_EQ(a["tampered_records"], 1);
+  bool tampered = false, impossible_finding = false, stratum_b = false;
+  for (const std::string& f : v.findings) {
+    tampered |= f.find("do not match their stored digest") != std::string::npos;
+    impossible_finding |= f.find("no benign noise explains") != std::string::npos;
+    stratum_b |= f.find("srv-b") != std::string::npos;
+  }
+  EXPECT_TRUE(tampered && impossible_finding && stratum_b);
+}
+
 }  // namespace
 }  // namespace fssl

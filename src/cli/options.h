@@ -3,7 +3,9 @@
 
 #include <boost/program_options.hpp>
 
+#include "fssl/audit_options.h"
 #include "fssl/error.h"
+#include "fssl/mpi.h"
 #include <string>
 #include <vector>
 
@@ -48,6 +50,11 @@ int cli_simulate(const std::vector<std::string>& args);
 // cli/audit.cpp
 int cli_audit(const std::vector<std::string>& args);
 int cli_calibrate(const std::vector<std::string>& args);
+// `fssl calibrate --adversarial A ...` after the honest calibration whose exit code is `code`: each
+// adversarial archive is audited at the calibrated point into RUN/adversary-K with its ground
+// truth (collective over `world`), then rank 0 writes the power into calibration.json
+// (report.h write_power). Returns `code` (or 4 when an adversarial audit stopped incomplete).
+int run_power_audits(const MpiComm& world, const AuditOptions& honest, int code);
 int cli_merge(const std::vector<std::string>& args);
 // cli/plan.cpp
 int cli_plan(const std::vector<std::string>& args);

@@ -262,6 +262,20 @@ void section_calibration(std::string* out, const json& s) {
             (op.is_object() ? fmt::format("<span id=\"operating-point-{}\">{}</span>", key, html_escape(point_text(op)))
                             : std::string("<span class=\"bad\">none meets the target FPR</span>")) +
             "</p>";
+    const json& m = get(c, "message");
+    if (m.is_object()) {
+      const bool certified = get(m, "certified") == true;
+      *out += fmt::format(
+          "<p>Message threshold: flag a message whose evidence (the sum of its token margins) exceeds <span "
+          "id=\"message-threshold-{}\">{}</span>; {} of {} honest messages exceed it; honest flag rate &le; {} "
+          "({}% confidence), target {}%: {}</p>",
+          key, real(number(get(m, "threshold"))), show(get(m, "exceeding")), show(get(m, "messages")),
+          percent(number(get(m, "p0_upper"))), real(100 * number(get(m, "confidence"))),
+          real(number(get(m, "target_percent"))),
+          certified ? std::string("<span class=\"ok\">certified</span>")
+                    : "<span class=\"bad\">not certified</span>: calibrate on at least " +
+                          show(get(m, "messages_needed")) + " honest messages (rule of three)");
+    }
     *out += svg_frontier_chart(chart);
     if (zero_fpr)
       *out +=

@@ -97,7 +97,13 @@ void write_power(const AuditOptions& o, const std::vector<std::string>& archives
   cal["power"] = {{"alpha", alpha}, {"p0_upper", p0}, {"power_messages", n}, {"family", family},
                   {"adversaries", adversaries}};
   write_file_atomic(path, cal.dump(2) + "\n");
-  fmt::print("# power -> {} (\"power\"); fssl plan --calibration uses the weakest adversary's rate\n", path);
+  // The run's summary.json carries it too (calibration.power), next to the frontier.
+  const std::string summary_path = o.run_dir + "/summary.json";
+  json summary = read_json(summary_path);
+  summary["calibration"]["power"] = cal["power"];
+  write_file_atomic(summary_path, summary.dump(2) + "\n");
+  fmt::print("# power -> {} and {} (\"power\"); fssl plan --calibration uses the weakest adversary's rate\n", path,
+             summary_path);
   std::fflush(stdout);
 }
 

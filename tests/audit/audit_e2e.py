@@ -311,6 +311,9 @@ def case_calibrate(a):
     check(m["messages"] == 150 and not m["certified"] and m["messages_needed"] == 299,
           "150 honest messages: the 1 %% message target is not certified (needs %d)" % m["messages_needed"])
     check("NOT certified" in p.stdout and "calibrate on at least 299" in p.stdout, "calibrate says so on stdout")
+    html = open(os.path.join(out, "report.html")).read()
+    check('id="message-threshold-gumbel_max"' in html and "not certified" in html,
+          "report.html states the message threshold and that it is not certified")
     with h5py.File(os.path.join(out, "results.h5"), "r") as f:
         off, n = f["messages/token_offset"][:], f["messages/output_tokens"][:]
     evidence = [float(margin[o:o + k].sum()) for o, k in zip(off, n) if k > 0]
