@@ -192,6 +192,15 @@ TEST_F(AuditResults, EveryValueRoundTripsThroughH5py) {
   expect_ds("messages/reason", "string:utf-8:vlen", m5,
             {"", results[1].reason, "", results[3].reason, ""});
   expect_ds("messages/flag_reason", "string:utf-8:vlen", m5, reasons);
+  // The message evidence (docs/audit.md "Alarms"): the sum of each scored message's finite,
+  // positive margins; NaN for B (unverifiable) and D (quarantined).
+  const auto evidence = [](const MessageResult& r) {
+    double sum = 0.0;
+    for (float m : r.tokens.margin) sum += std::isfinite(m) && m > 0 ? static_cast<double>(m) : 0.0;
+    return jfloat(sum);
+  };
+  expect_ds("messages/evidence", "<f8", m5,
+            {evidence(results[0]), "NaN", evidence(results[2]), "NaN", evidence(results[4])});
 
   // Tokens: rows of A (Gumbel), C (inverse-CDF), E (Gumbel); B and D contribute none.
   const MessageResult &a = results[0], &c = results[2], &e = results[4];
@@ -217,7 +226,7 @@ TEST_F(AuditResults, EveryValueRoundTripsThroughH5py) {
   const json admissible = {{1, 1, 1, 1, 2, 5},   {1, 2, 3, 4, 6, 9},    {1, 1, 2, 3, 5, 8},
                            {1, 1, 2, 3, -1, -1}, {0, 0, 0, 0, -1, -1}, {1, 1, 1, 1, 1, 1}};
   expect_ds("tokens/admissible", "<i8", json::array({6, 6}), admissible);
-  EXPECT_EQ(ds.size(), 15u + 8u);
+  EXPECT_EQ(ds.size(), 16u + 8u);
 
   // The format document's recipe gives each message's own, unpadded rows back.
   const json& per = j.at("per_message");
@@ -241,7 +250,7 @@ TEST_F(AuditResults, NoMessagesGiveEmptyDatasets) {
   write_results_h5(path, {}, {}, test_info());
   const json j = read_with_h5py(path);
   EXPECT_EQ(j.at("attrs").at("format").at("value"), "fssl-audit-results");
-  EXPECT_EQ(j.at("datasets").size(), 23u);
+  EXPECT_EQ(j.at("datasets").size(), 24u);
   for (const auto& [name, d] : j.at("datasets").items()) {
     SCOPED_TRACE(name);
     json expected_shape = json::array({0});

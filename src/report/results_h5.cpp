@@ -11,6 +11,8 @@
 #include <limits>
 
 #include "report/results_h5.h"
+
+#include "fssl/alarm.h"
 #include "fssl/file.h"
 #include "fssl/h5.h"
 
@@ -126,6 +128,11 @@ void write_messages(hid_t file, const std::vector<MessageResult>& results,
   std::vector<std::uint8_t> flagged(results.size());
   for (std::size_t i = 0; i < results.size(); ++i) flagged[i] = flag_reasons[i].empty() ? 0 : 1;
   h5::dataset_write_array<std::uint8_t>(g.id(), "flagged", {flagged.size()}, flagged.data(), kLayout);
+  // The alarm rule's message statistic (alarm.h), so an operator sees how far each message is from
+  // the calibrated threshold without recomputing it.
+  write_message_column<double>(g.id(), "evidence", results, [](R r) {
+    return is_scored(r) ? message_evidence(r.tokens) : std::numeric_limits<double>::quiet_NaN();
+  });
   write_message_column<std::uint64_t>(g.id(), "prompt_tokens", results, [](R r) { return r.prompt_tokens; });
   const auto n_output = [](R r) -> std::uint64_t { return is_scored(r) ? r.tokens.size() : 0; };
   write_message_column<std::uint64_t>(g.id(), "output_tokens", results, n_output);
