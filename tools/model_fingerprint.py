@@ -44,6 +44,9 @@ import sys
 
 FINGERPRINT_VERSION_TAG = "fssl-model-v1\n"
 
+EXPERT_KEYS = ("num_experts", "num_local_experts", "num_experts_per_tok", "moe_intermediate_size", "norm_topk_prob",
+               "decoder_sparse_step", "mlp_only_layers")
+
 FINGERPRINT_KEYS = (
     "architectures",
     "model_type",
@@ -214,6 +217,12 @@ def fingerprint(model_dir, preimage_out=None):
             parts.append("%s=%s\n" % (key, canonical(config.get(key))))
         except FingerprintError as e:
             raise FingerprintError("%s: key %r: %s" % (config_path, key, e))
+
+    # Routing (top-k, renormalisation, which layers are sparse) changes the computation without
+    # changing a tensor: configs with experts add these lines; dense fingerprints are unchanged.
+    if "num_experts" in config or "num_local_experts" in config:
+        for key in EXPERT_KEYS:
+            parts.append("%s=%s\n" % (key, canonical(config.get(key))))
 
     files, index = weight_files(model_dir)
     where = {}  # tensor name -> (path, dtype, shape, begin, end)

@@ -1,4 +1,5 @@
-// A Llama-family causal LM replayed by libtorch, tensor-parallel over a Communicator.
+// A Llama-family causal LM (dense, or Qwen3-MoE's mixture of experts) replayed by libtorch,
+// tensor-parallel over a Communicator.
 //
 // Tensor parallelism over t ranks (rank r), Megatron-style; every rank of a group holds 1/t:
 //   embedding   vocab-parallel: rows [r*Vp, r*Vp + Vp) of E, Vp = ceil(V / t), zero-padded;
@@ -11,8 +12,18 @@
 //   norms       replicated.   lm_head  vocab-parallel like the embedding (tied or not): each rank
 //               returns its [n, Vp] logit shard; padded columns (global id >= V) are -inf so they
 //               never win an argmax. The vocabulary is never gathered.
-// Requirements: t divides num_attention_heads and intermediate_size, and either divides or is a
-// multiple of num_key_value_heads.
+//   experts     (Qwen3-MoE sparse layers, src/model/moe.cpp) the router [E, hidden] replicated, so
+//               every rank routes every token identically (same logits, float32 softmax, at::topk
+//               tie rule, renormalisation); each expert sliced like the dense MLP: gate/up rows and
+//               down columns [r*I/t, (r+1)*I/t) of its moe_intermediate_size I. Each rank runs the
+//               chosen experts on their tokens (one matmul per expert and batch), weights them and
+//               sums in expert order; the partial sums are all-reduced once per layer, like the
+//               dense MLP's. Slicing over expert parallelism: no token exchange, balanced work
+//               whatever the routing, any E (not only multiples of t); it costs t times the
+//               per-expert matmul launches, which only tiny experts feel.
+// Requirements: t divides num_attention_heads, intermediate_size (when a layer is dense) and
+// moe_intermediate_size (when one is sparse), and either divides or is a multiple of
+// num_key_value_heads.
 //
 // Numerics follow Hugging Face transformers' eager implementation (fp32 RMSNorm, rotate_half RoPE
 // with fp32 cos/sin, softmax in fp32). Weights are converted at load to the compute dtype.

@@ -1,6 +1,7 @@
 // Architecture of a Hugging Face Llama-family model, parsed from its config.json.
 // Supported: LlamaForCausalLM (rope_scaling llama3 / linear / none), MistralForCausalLM (dense,
-// sliding window), Qwen2ForCausalLM (q/k/v bias), Qwen3ForCausalLM (q_norm / k_norm). Both config
+// sliding window), Qwen2ForCausalLM (q/k/v bias), Qwen3ForCausalLM (q_norm / k_norm),
+// Qwen3MoeForCausalLM (Qwen3 attention, sparse mixture-of-experts MLP: model.h "Experts"). Both config
 // layouts are read: transformers 4 (top-level rope_theta / rope_scaling) and transformers 5
 // (rope_parameters). Defaults follow transformers' config classes where a key is absent.
 // Unsupported architectures or config values raise ModelError naming the file and the field.
@@ -8,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace fssl {
 
@@ -38,9 +40,22 @@ struct ModelConfig {
   bool mlp_bias = false;
   bool qk_norm = false;          // Qwen3
   std::int64_t sliding_window = 0;  // Mistral: query i attends keys j with i - window < j <= i; 0 = none
+  // Mixture of experts (Qwen3-MoE): n_experts routed SwiGLU experts of width moe_intermediate_size,
+  // experts_per_token chosen per token by a softmax router; dense layers keep intermediate_size.
+  std::int64_t n_experts = 0;              // 0: dense model
+  std::int64_t experts_per_token = 0;      // k
+  std::int64_t moe_intermediate_size = 0;
+  bool norm_topk_prob = false;             // renormalise the k chosen probabilities to sum 1
+  std::int64_t decoder_sparse_step = 1;    // layer i is sparse when (i + 1) % step == 0 ...
+  std::vector<std::int64_t> mlp_only_layers;  // ... and i is not listed here
 
-  // Parameters of the model (embeddings counted once when tied).
+  // Whether layer i's MLP is the sparse expert block (transformers' Qwen3MoeDecoderLayer rule).
+  bool sparse_layer(std::int64_t layer) const;
+
+  // Parameters of the model (embeddings counted once when tied), and those one token uses (its
+  // k experts instead of all of them; equal for a dense model).
   std::int64_t n_parameters() const;
+  std::int64_t n_active_parameters() const;
   // Parses DIR/config.json (or the file itself). Throws ModelError.
   static ModelConfig read(const std::string& path);
 };

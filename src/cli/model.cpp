@@ -11,11 +11,11 @@
 namespace fssl {
 
 int cli_model_init(const std::vector<std::string>& args) {
-  CommandSpec spec{"model init", "", "fssl model init --arch llama|qwen2|qwen3 --preset tiny|small|medium --out DIR"};
+  CommandSpec spec{"model init", "", "fssl model init --arch llama|qwen2|qwen3|qwen3-moe --preset tiny|small|medium --out DIR"};
   po::options_description o("Options");
   ModelInitOptions m;
   o.add_options()
-      ("arch", po::value<std::string>(&m.arch)->default_value(m.arch), "llama | qwen2 | qwen3")
+      ("arch", po::value<std::string>(&m.arch)->default_value(m.arch), "llama | qwen2 | qwen3 | qwen3-moe (8 experts, top-2)")
       ("preset", po::value<std::string>(&m.preset)->default_value(m.preset),
        "tiny (2 layers, hidden 64, V 512) | small (4, 256, 4096) | medium (8, 512, 32000)")
       ("seed", po::value<std::uint64_t>(&m.seed)->default_value(m.seed), "weights depend only on (arch, preset, seed)")
@@ -54,6 +54,13 @@ int cli_model_inspect(const std::vector<std::string>& args) {
   fmt::print("# layers          : {}, hidden {}, intermediate {}\n", c.n_layers, c.hidden_size, c.intermediate_size);
   fmt::print("# attention       : {} heads, {} kv heads, head_dim {}{}{}\n", c.n_heads, c.n_kv_heads, c.head_dim,
              c.attention_bias ? ", qkv bias" : "", c.qk_norm ? ", q/k norm" : "");
+  if (c.n_experts > 0) {
+    std::int64_t sparse = 0;
+    for (std::int64_t l = 0; l < c.n_layers; ++l) sparse += c.sparse_layer(l) ? 1 : 0;
+    fmt::print("# experts         : {} per sparse layer ({} of {} layers), top-{}{}, width {}; {} active parameters "
+               "per token\n", c.n_experts, sparse, c.n_layers, c.experts_per_token,
+               c.norm_topk_prob ? " renormalised" : "", c.moe_intermediate_size, c.n_active_parameters());
+  }
   fmt::print("# rope            : theta {:g}{}\n", c.rope_theta,
              c.rope_scaling.type == RopeScaling::Type::kLlama3   ? ", llama3 scaling"
              : c.rope_scaling.type == RopeScaling::Type::kLinear ? ", linear scaling"

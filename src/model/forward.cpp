@@ -116,9 +116,14 @@ at::Tensor Model::forward_hidden(const at::Tensor& tokens_in, const std::vector<
     if (w.o_b.defined()) attn = attn + w.o_b;
     x = x + attn;
     h = rms_norm(x, w.post_norm, c.rms_norm_eps);
-    at::Tensor gate_up = w.gate_up_b.defined() ? at::linear(h, w.gate_up_w, w.gate_up_b) : at::linear(h, w.gate_up_w);
-    at::Tensor act = at::silu(gate_up.narrow(1, 0, m.inter_local)).mul_(gate_up.narrow(1, m.inter_local, m.inter_local));
-    at::Tensor mlp = at::linear(act, w.down_w);
+    at::Tensor mlp;
+    if (w.router_w.defined()) {
+      mlp = moe_block(m, w, h);
+    } else {
+      at::Tensor gate_up = w.gate_up_b.defined() ? at::linear(h, w.gate_up_w, w.gate_up_b) : at::linear(h, w.gate_up_w);
+      at::Tensor act = at::silu(gate_up.narrow(1, 0, m.inter_local)).mul_(gate_up.narrow(1, m.inter_local, m.inter_local));
+      mlp = at::linear(act, w.down_w);
+    }
     m.comm->all_reduce_sum(mlp);
     if (w.down_b.defined()) mlp = mlp + w.down_b;
     x = x + mlp;

@@ -19,6 +19,10 @@ struct LayerWeights {
   at::Tensor gate_up_b;              // [2 * inter_local] or undefined
   at::Tensor down_w;                 // [hidden, inter_local]
   at::Tensor down_b;                 // [hidden] or undefined
+  // Sparse layers (ModelConfig::sparse_layer) instead of the dense MLP above:
+  at::Tensor router_w;                       // [E, hidden], every rank (routing is replicated)
+  std::vector<at::Tensor> expert_gate_up;    // per expert [2 * moe_local, hidden], gate rows then up rows
+  std::vector<at::Tensor> expert_down;       // per expert [hidden, moe_local]
 };
 
 struct Model::Impl {
@@ -28,6 +32,7 @@ struct Model::Impl {
   int tp_rank = 0, tp_size = 1;
   std::int64_t hq = 0, hk = 0;        // query / kv heads on this rank
   std::int64_t inter_local = 0;
+  std::int64_t moe_local = 0;         // each expert's intermediate columns on this rank
   VocabShard vocab;                   // this rank's logit columns
   at::Tensor embed;                   // [Vp, hidden] rows [vocab.begin, +Vp), zero-padded
   at::Tensor lm_head;                 // [Vp, hidden], same rows (shares storage with embed if tied)
@@ -62,6 +67,11 @@ void model_layout(Model::Impl& m, const ModelConfig& config, Communicator& comm,
 // After the weights: optional quantization (ModelOptions::quantize_bits) and the RoPE
 // frequencies, on the model's device.
 void model_finish(Model::Impl& m);
+
+// The sparse expert block of a layer on this rank's expert slices (src/model/moe.cpp): router,
+// top-k, the chosen experts' SwiGLU weighted by their routing weights, summed; the partial sums of
+// the slices are all-reduced over the TP group by the caller, as the dense MLP's are.
+at::Tensor moe_block(const Model::Impl& m, const LayerWeights& w, const at::Tensor& h);
 
 // Which keys each query of a segment sees. Query i sits at absolute position n_cached + i and
 // sees keys j <= n_cached + i (and, with a sliding window, j > n_cached + i - window).

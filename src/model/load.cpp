@@ -52,6 +52,20 @@ at::Tensor vocab_rows(const Loader& l, const std::string& name, const Model::Imp
   return padded;
 }
 
+// A sparse layer: the router whole, and this rank's slice of every expert's intermediate columns
+// (as the dense MLP is sliced), from the per-expert tensors published checkpoints hold.
+void load_experts(const Loader& l, const Model::Impl& m, std::int64_t i, LayerWeights& w) {
+  const ModelConfig& c = l.c;
+  const std::int64_t hid = c.hidden_size, inter = c.moe_intermediate_size, il = m.moe_local, ib = m.tp_rank * il;
+  w.router_w = l.get(layer_name(i, "mlp.gate.weight"), {c.n_experts, hid});
+  for (std::int64_t e = 0; e < c.n_experts; ++e) {
+    const std::string p = fmt::format("mlp.experts.{}.", e);
+    w.expert_gate_up.push_back(at::cat({l.get(layer_name(i, (p + "gate_proj.weight").c_str()), {inter, hid}, 0, ib, il),
+                                        l.get(layer_name(i, (p + "up_proj.weight").c_str()), {inter, hid}, 0, ib, il)}));
+    w.expert_down.push_back(l.get(layer_name(i, (p + "down_proj.weight").c_str()), {hid, inter}, 1, ib, il));
+  }
+}
+
 void load_layer(const Loader& l, Model::Impl& m, std::int64_t i) {
   const ModelConfig& c = l.c;
   const std::int64_t hd = c.head_dim, hid = c.hidden_size;
@@ -75,6 +89,11 @@ void load_layer(const Loader& l, Model::Impl& m, std::int64_t i) {
   if (c.qk_norm) {
     w.q_norm = l.get(layer_name(i, "self_attn.q_norm.weight"), {hd});
     w.k_norm = l.get(layer_name(i, "self_attn.k_norm.weight"), {hd});
+  }
+  if (c.sparse_layer(i)) {
+    load_experts(l, m, i, w);
+    m.layers.push_back(std::move(w));
+    return;
   }
   const std::int64_t ib = m.tp_rank * m.inter_local, il = m.inter_local, inter = c.intermediate_size;
   w.gate_up_w = at::cat({l.get(layer_name(i, "mlp.gate_proj.weight"), {inter, hid}, 0, ib, il),
@@ -120,8 +139,14 @@ void model_layout(Model::Impl& m, const ModelConfig& c, Communicator& comm, cons
   FSSL_CHECK(c.n_kv_heads % t == 0 || t % c.n_kv_heads == 0, ConfigError,
              "{}: tensor-parallel size {} neither divides nor is a multiple of num_key_value_heads {}", where, t,
              c.n_kv_heads);
-  FSSL_CHECK(c.intermediate_size % t == 0, ConfigError,
+  bool any_dense = false;
+  for (std::int64_t i = 0; i < c.n_layers; ++i) any_dense = any_dense || !c.sparse_layer(i);
+  FSSL_CHECK(!any_dense || c.intermediate_size % t == 0, ConfigError,
              "{}: tensor-parallel size {} does not divide intermediate_size {}", where, t, c.intermediate_size);
+  FSSL_CHECK(c.n_experts == 0 || c.moe_intermediate_size % t == 0, ConfigError,
+             "{}: tensor-parallel size {} does not divide moe_intermediate_size {}", where, t,
+             c.moe_intermediate_size);
+  m.moe_local = c.n_experts > 0 ? c.moe_intermediate_size / t : 0;
   m.hq = c.n_heads / t;
   m.hk = c.n_kv_heads >= t ? c.n_kv_heads / t : 1;
   m.inter_local = c.intermediate_size / t;
@@ -131,7 +156,11 @@ void model_layout(Model::Impl& m, const ModelConfig& c, Communicator& comm, cons
 void model_finish(Model::Impl& m) {
   if (m.options.quantize_bits > 0) {  // quantize_groups refuses bit widths outside [2, 16]
     for (LayerWeights& w : m.layers) {
-      for (at::Tensor* weight : {&w.qkv_w, &w.o_w, &w.gate_up_w, &w.down_w}) {
+      std::vector<at::Tensor*> weights{&w.qkv_w, &w.o_w};
+      if (w.gate_up_w.defined()) weights.insert(weights.end(), {&w.gate_up_w, &w.down_w});
+      for (at::Tensor& e : w.expert_gate_up) weights.push_back(&e);
+      for (at::Tensor& e : w.expert_down) weights.push_back(&e);
+      for (at::Tensor* weight : weights) {
         *weight = quantize_groups(*weight, m.options.quantize_bits, m.options.quantize_group).to(m.options.device);
       }
     }

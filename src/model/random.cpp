@@ -100,6 +100,15 @@ Model Model::random(const ModelConfig& c, Communicator& comm, const ModelOptions
       w.q_norm = d.normal({hd}, 1.0, 0.1);
       w.k_norm = d.normal({hd}, 1.0, 0.1);
     }
+    if (c.sparse_layer(i)) {  // the router whole, every expert's slice (model/moe.cpp)
+      w.router_w = d.matrix(c.n_experts, hid, hid);
+      for (std::int64_t e = 0; e < c.n_experts; ++e) {
+        w.expert_gate_up.push_back(d.matrix(2 * m->moe_local, hid, hid));
+        w.expert_down.push_back(d.matrix(hid, m->moe_local, c.moe_intermediate_size, residual));
+      }
+      m->layers.push_back(std::move(w));
+      continue;
+    }
     w.gate_up_w = d.matrix(2 * m->inter_local, hid, hid);
     w.down_w = d.matrix(hid, m->inter_local, c.intermediate_size, residual);
     if (c.mlp_bias) {

@@ -59,16 +59,60 @@ RopeScaling parse_rope_scaling(const json& j, const std::string& path) {
   return r;
 }
 
+// Qwen3MoeConfig's expert fields, with its defaults where a key is absent.
+void parse_experts(const Reader& r, const json& j, const std::string& path, ModelConfig& c) {
+  // Published checkpoints write num_experts; transformers 5 saves it as num_local_experts.
+  c.n_experts = r.get_or<std::int64_t>("num_experts", r.get_or<std::int64_t>("num_local_experts", 128));
+  c.experts_per_token = r.get_or<std::int64_t>("num_experts_per_tok", 8);
+  c.moe_intermediate_size = r.get_or<std::int64_t>("moe_intermediate_size", 768);
+  c.norm_topk_prob = r.get_or<bool>("norm_topk_prob", false);
+  c.decoder_sparse_step = r.get_or<std::int64_t>("decoder_sparse_step", 1);
+  c.mlp_only_layers = r.get_or<std::vector<std::int64_t>>("mlp_only_layers", {});
+  FSSL_CHECK(c.n_experts >= 0 && c.decoder_sparse_step >= 1 && c.moe_intermediate_size > 0, ModelError,
+             "{}: num_experts, decoder_sparse_step and moe_intermediate_size must be positive", path);
+  FSSL_CHECK(c.n_experts == 0 || (c.experts_per_token >= 1 && c.experts_per_token <= c.n_experts), ModelError,
+             "{}: field 'num_experts_per_tok' = {} must lie in [1, num_experts = {}]", path, c.experts_per_token,
+             c.n_experts);
+  // Features of other MoE families fssl does not replay: refuse by name, never replay wrongly.
+  for (const char* key : {"shared_expert_intermediate_size", "n_shared_experts", "topk_group", "n_group",
+                          "scoring_func", "kv_lora_rank"}) {
+    FSSL_CHECK(!j.contains(key) || j[key].is_null() || (j[key].is_number() && j[key].get<double>() == 0), ModelError,
+               "{}: field '{}' (shared experts, grouped or sigmoid routing, MLA attention) is not supported", path,
+               key);
+  }
+}
+
 }  // namespace
 
-std::int64_t ModelConfig::n_parameters() const {
-  const std::int64_t q = n_heads * head_dim, kv = n_kv_heads * head_dim;
-  std::int64_t per_layer = hidden_size * (q + 2 * kv) + q * hidden_size + 3 * hidden_size * intermediate_size +
-                           2 * hidden_size;
-  if (attention_bias) per_layer += q + 2 * kv;
-  if (qk_norm) per_layer += 2 * head_dim;
-  return n_layers * per_layer + vocab_size * hidden_size * (tie_word_embeddings ? 1 : 2) + hidden_size;
+bool ModelConfig::sparse_layer(std::int64_t layer) const {
+  if (n_experts <= 0) return false;
+  for (std::int64_t l : mlp_only_layers) {
+    if (l == layer) return false;
+  }
+  return (layer + 1) % decoder_sparse_step == 0;
 }
+
+namespace {
+
+// Parameters with `experts` of a sparse layer's experts counted (all, or the k a token uses).
+std::int64_t count_parameters(const ModelConfig& c, std::int64_t experts) {
+  const std::int64_t q = c.n_heads * c.head_dim, kv = c.n_kv_heads * c.head_dim, hid = c.hidden_size;
+  std::int64_t total = c.vocab_size * hid * (c.tie_word_embeddings ? 1 : 2) + hid;
+  for (std::int64_t i = 0; i < c.n_layers; ++i) {
+    std::int64_t layer = hid * (q + 2 * kv) + q * hid + 2 * hid;
+    if (c.attention_bias) layer += q + 2 * kv;
+    if (c.qk_norm) layer += 2 * c.head_dim;
+    layer += c.sparse_layer(i) ? c.n_experts * hid + experts * 3 * hid * c.moe_intermediate_size
+                               : 3 * hid * c.intermediate_size;
+    total += layer;
+  }
+  return total;
+}
+
+}  // namespace
+
+std::int64_t ModelConfig::n_parameters() const { return count_parameters(*this, n_experts); }
+std::int64_t ModelConfig::n_active_parameters() const { return count_parameters(*this, experts_per_token); }
 
 ModelConfig ModelConfig::read(const std::string& path_or_dir) {
   const std::string path =
@@ -94,15 +138,16 @@ ModelConfig ModelConfig::read(const std::string& path_or_dir) {
     c.mlp_bias = r.get_or<bool>("mlp_bias", false);
   } else if (c.architecture == "Qwen2ForCausalLM") {
     c.attention_bias = true;  // Qwen2 hard-codes q/k/v biases and no o_proj bias
-  } else if (c.architecture == "Qwen3ForCausalLM") {
+  } else if (c.architecture == "Qwen3ForCausalLM" || c.architecture == "Qwen3MoeForCausalLM") {
     c.attention_bias = r.get_or<bool>("attention_bias", false);
     c.o_proj_bias = c.attention_bias;
     c.qk_norm = true;
   } else {
     FSSL_THROW(ModelError,
                "{}: field 'architectures' = '{}' is not supported (LlamaForCausalLM, MistralForCausalLM, "
-               "Qwen2ForCausalLM, Qwen3ForCausalLM)", path, c.architecture);
+               "Qwen2ForCausalLM, Qwen3ForCausalLM, Qwen3MoeForCausalLM)", path, c.architecture);
   }
+  if (c.architecture == "Qwen3MoeForCausalLM") parse_experts(r, j, path, c);
   c.vocab_size = r.get<std::int64_t>("vocab_size");
   c.hidden_size = r.get<std::int64_t>("hidden_size");
   c.intermediate_size = r.get<std::int64_t>("intermediate_size");
@@ -113,8 +158,9 @@ ModelConfig ModelConfig::read(const std::string& path_or_dir) {
                  c.n_kv_heads > 0, ModelError, "{}: sizes must be positive", path);
   FSSL_CHECK(c.n_heads % c.n_kv_heads == 0, ModelError,
              "{}: num_attention_heads {} is not a multiple of num_key_value_heads {}", path, c.n_heads, c.n_kv_heads);
-  // Qwen3Config defaults head_dim to 128, the others derive it from the hidden size.
-  c.head_dim = r.get_or<std::int64_t>("head_dim", c.qk_norm ? 128 : c.hidden_size / c.n_heads);
+  // Qwen3Config defaults head_dim to 128; the others (Qwen3-MoE too) derive it from the hidden size.
+  c.head_dim = r.get_or<std::int64_t>("head_dim", c.architecture == "Qwen3ForCausalLM" ? 128
+                                                                                    : c.hidden_size / c.n_heads);
   FSSL_CHECK(c.head_dim > 0 && c.head_dim % 2 == 0, ModelError, "{}: head_dim {} must be positive and even", path,
              c.head_dim);
   c.rms_norm_eps = r.get_or<double>("rms_norm_eps", 1e-6);

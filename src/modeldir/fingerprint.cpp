@@ -14,6 +14,8 @@ constexpr const char* kFingerprintKeys[] = {
     "architectures", "model_type", "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
     "num_attention_heads", "num_key_value_heads", "head_dim", "hidden_act", "rms_norm_eps", "rope_theta",
     "rope_scaling", "rope_parameters", "tie_word_embeddings", "attention_bias", "mlp_bias", "use_sliding_window", "sliding_window"};
+constexpr const char* kExpertKeys[] = {"num_experts", "num_local_experts", "num_experts_per_tok", "moe_intermediate_size",
+                                       "norm_topk_prob", "decoder_sparse_step", "mlp_only_layers"};
 
 std::string canonical(const nlohmann::json& v) {
   switch (v.type()) {
@@ -61,6 +63,13 @@ std::string model_fingerprint(const std::string& dir) {
   h.update("fssl-model-v1\n");
   for (const char* key : kFingerprintKeys) {
     h.update(std::string(key) + "=" + (config.contains(key) ? canonical(config[key]) : "null") + "\n");
+  }
+  // Routing changes the computation without changing a tensor (top-k, renormalisation, which
+  // layers are sparse): a config with experts adds these lines; dense fingerprints are unchanged.
+  if (config.contains("num_experts") || config.contains("num_local_experts")) {
+    for (const char* key : kExpertKeys) {
+      h.update(std::string(key) + "=" + (config.contains(key) ? canonical(config[key]) : "null") + "\n");
+    }
   }
   const WeightFiles files = WeightFiles::open(dir);
   for (const TensorView* t : files.all()) {

@@ -1,4 +1,4 @@
-// `fssl model init`: deterministic random Llama / Qwen2 / Qwen3 checkpoints (model_init.h).
+// `fssl model init`: deterministic random Llama / Qwen2 / Qwen3 / Qwen3-MoE checkpoints (model_init.h).
 #include "fssl/model_init.h"
 
 #include <cmath>
@@ -72,7 +72,15 @@ nlohmann::json config_json(const ModelConfig& c, const std::string& arch, const 
   } else {
     j["use_sliding_window"] = false;
     j["sliding_window"] = nullptr;
-    if (arch == "qwen3") j["attention_bias"] = false;
+    if (arch == "qwen3" || arch == "qwen3-moe") j["attention_bias"] = false;
+  }
+  if (c.n_experts > 0) {  // as the published Qwen3-MoE configs write them
+    j["num_experts"] = c.n_experts;
+    j["num_experts_per_tok"] = c.experts_per_token;
+    j["moe_intermediate_size"] = c.moe_intermediate_size;
+    j["norm_topk_prob"] = c.norm_topk_prob;
+    j["decoder_sparse_step"] = c.decoder_sparse_step;
+    j["mlp_only_layers"] = c.mlp_only_layers;
   }
   return j;
 }
@@ -98,11 +106,18 @@ ModelConfig model_init_config(const ModelInitOptions& o) {
   } else if (o.arch == "qwen2") {
     c.architecture = "Qwen2ForCausalLM", c.model_type = "qwen2", c.rope_theta = 1000000.0;
     c.attention_bias = true, c.tie_word_embeddings = true, c.rms_norm_eps = 1e-6;
-  } else if (o.arch == "qwen3") {
+  } else if (o.arch == "qwen3" || o.arch == "qwen3-moe") {
     c.architecture = "Qwen3ForCausalLM", c.model_type = "qwen3", c.rope_theta = 1000000.0, c.qk_norm = true;
     c.rms_norm_eps = 1e-6;
   } else {
-    FSSL_THROW(ConfigError, "--arch {}: unknown (llama, qwen2, qwen3)", o.arch);
+    FSSL_THROW(ConfigError, "--arch {}: unknown (llama, qwen2, qwen3, qwen3-moe)", o.arch);
+  }
+  if (o.arch == "qwen3-moe") {
+    // Qwen3-30B-A3B's routing (top-8 of 128, renormalised) scaled down: 8 experts, top-2, each a
+    // quarter of the dense width, every layer sparse.
+    c.architecture = "Qwen3MoeForCausalLM", c.model_type = "qwen3_moe";
+    c.n_experts = 8, c.experts_per_token = 2, c.moe_intermediate_size = c.intermediate_size / 4;
+    c.norm_topk_prob = true, c.decoder_sparse_step = 1;
   }
   return c;
 }
@@ -139,6 +154,16 @@ void model_init(const ModelInitOptions& o, const std::string& dir) {
     if (c.qk_norm) {
       specs.push_back({p + "self_attn.q_norm.weight", {hd}, {1, 0.1f}});
       specs.push_back({p + "self_attn.k_norm.weight", {hd}, {1, 0.1f}});
+    }
+    if (c.sparse_layer(i)) {  // the router and every expert, named as published checkpoints name them
+      matrix(p + "mlp.gate.weight", c.n_experts, hid, linear);
+      for (std::int64_t e = 0; e < c.n_experts; ++e) {
+        const std::string x = p + "mlp.experts." + std::to_string(e) + ".";
+        matrix(x + "gate_proj.weight", c.moe_intermediate_size, hid, linear);
+        matrix(x + "up_proj.weight", c.moe_intermediate_size, hid, linear);
+        matrix(x + "down_proj.weight", hid, c.moe_intermediate_size, residual);
+      }
+      continue;
     }
     matrix(p + "mlp.gate_proj.weight", inter, hid, linear);
     matrix(p + "mlp.up_proj.weight", inter, hid, linear);
