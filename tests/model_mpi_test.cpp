@@ -38,7 +38,7 @@ TEST_P(TensorParallel, ShardedLogitsEqualTp1) {
   EXPECT_TRUE(at::equal(global_index, reference.argmax(1)));
 }
 
-INSTANTIATE_TEST_SUITE_P(Hf, TensorParallel, ::testing::Values("llama", "qwen2", "qwen3", "qwen3-moe"));
+INSTANTIATE_TEST_SUITE_P(Hf, TensorParallel, ::testing::Values("llama", "qwen2", "qwen3", "qwen3-moe", "mixtral"));
 
 TEST(CommMpi, ArgmaxTiesGoToTheSmallestIndexOnAnyRankCount) {
   MpiComm world;

@@ -38,7 +38,7 @@ TEST_P(MatchesTransformers, LogitsOfPackedSequencesWithin1e4) {
   EXPECT_TRUE(at::equal(logits.argmax(1), golden.argmax(1)));
 }
 
-INSTANTIATE_TEST_SUITE_P(Hf, MatchesTransformers, ::testing::Values("llama", "mistral", "mistral-window", "qwen2", "qwen3", "llama-bf16", "qwen3-moe"),
+INSTANTIATE_TEST_SUITE_P(Hf, MatchesTransformers, ::testing::Values("llama", "mistral", "mistral-window", "qwen2", "qwen3", "llama-bf16", "qwen3-moe", "mixtral"),
                          [](const auto& param_info) {
                            std::string s = param_info.param;
                            for (char& ch : s) if (ch == '-') ch = '_';

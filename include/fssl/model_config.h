@@ -1,7 +1,8 @@
 // Architecture of a Hugging Face Llama-family model, parsed from its config.json.
 // Supported: LlamaForCausalLM (rope_scaling llama3 / linear / none), MistralForCausalLM (dense,
 // sliding window), Qwen2ForCausalLM (q/k/v bias), Qwen3ForCausalLM (q_norm / k_norm),
-// Qwen3MoeForCausalLM (Qwen3 attention, sparse mixture-of-experts MLP: model.h "Experts"). Both config
+// Qwen3MoeForCausalLM (Qwen3 attention, sparse mixture-of-experts MLP: model.h "experts"),
+// MixtralForCausalLM (Mistral attention, every layer sparse). Both config
 // layouts are read: transformers 4 (top-level rope_theta / rope_scaling) and transformers 5
 // (rope_parameters). Defaults follow transformers' config classes where a key is absent.
 // Unsupported architectures or config values raise ModelError naming the file and the field.
@@ -48,6 +49,11 @@ struct ModelConfig {
   bool norm_topk_prob = false;             // renormalise the k chosen probabilities to sum 1
   std::int64_t decoder_sparse_step = 1;    // layer i is sparse when (i + 1) % step == 0 ...
   std::vector<std::int64_t> mlp_only_layers;  // ... and i is not listed here
+  bool moe_weights_fp32 = false;           // Mixtral: routing weights stay float32 (the product is float32)
+  // Tensor names: Qwen3-MoE mlp.gate / mlp.experts.{e}.gate_proj|up_proj|down_proj; Mixtral
+  // block_sparse_moe.gate / block_sparse_moe.experts.{e}.w1|w3|w2 (gate, up, down).
+  enum class ExpertNames { kQwen, kMixtral };
+  ExpertNames expert_names = ExpertNames::kQwen;
 
   // Whether layer i's MLP is the sparse expert block (transformers' Qwen3MoeDecoderLayer rule).
   bool sparse_layer(std::int64_t layer) const;

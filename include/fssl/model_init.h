@@ -12,7 +12,7 @@
 namespace fssl {
 
 struct ModelInitOptions {
-  std::string arch = "llama";    // llama | qwen2 | qwen3
+  std::string arch = "llama";    // llama | qwen2 | qwen3 | qwen3-moe | mixtral (MoE: 8 experts, top-2)
   std::string preset = "tiny";   // tiny (2 layers, hidden 64, V 512) | small (4, 256, 4096) | medium (8, 512, 32000)
   std::uint64_t seed = 0;
   std::string dtype = "f32";     // f32 | bf16 weights on disk

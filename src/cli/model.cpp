@@ -11,11 +11,11 @@
 namespace fssl {
 
 int cli_model_init(const std::vector<std::string>& args) {
-  CommandSpec spec{"model init", "", "fssl model init --arch llama|qwen2|qwen3|qwen3-moe --preset tiny|small|medium --out DIR"};
+  CommandSpec spec{"model init", "", "fssl model init --arch llama|qwen2|qwen3|qwen3-moe|mixtral --preset tiny|small|medium --out DIR"};
   po::options_description o("Options");
   ModelInitOptions m;
   o.add_options()
-      ("arch", po::value<std::string>(&m.arch)->default_value(m.arch), "llama | qwen2 | qwen3 | qwen3-moe (8 experts, top-2)")
+      ("arch", po::value<std::string>(&m.arch)->default_value(m.arch), "llama | qwen2 | qwen3 | qwen3-moe | mixtral (MoE: 8 experts, top-2)")
       ("preset", po::value<std::string>(&m.preset)->default_value(m.preset),
        "tiny (2 layers, hidden 64, V 512) | small (4, 256, 4096) | medium (8, 512, 32000)")
       ("seed", po::value<std::uint64_t>(&m.seed)->default_value(m.seed), "weights depend only on (arch, preset, seed)")

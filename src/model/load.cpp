@@ -57,12 +57,17 @@ at::Tensor vocab_rows(const Loader& l, const std::string& name, const Model::Imp
 void load_experts(const Loader& l, const Model::Impl& m, std::int64_t i, LayerWeights& w) {
   const ModelConfig& c = l.c;
   const std::int64_t hid = c.hidden_size, inter = c.moe_intermediate_size, il = m.moe_local, ib = m.tp_rank * il;
-  w.router_w = l.get(layer_name(i, "mlp.gate.weight"), {c.n_experts, hid});
+  const bool mixtral = c.expert_names == ModelConfig::ExpertNames::kMixtral;
+  const std::string block = mixtral ? "block_sparse_moe." : "mlp.";
+  const char* gate = mixtral ? "w1" : "gate_proj";
+  const char* up = mixtral ? "w3" : "up_proj";
+  const char* down = mixtral ? "w2" : "down_proj";
+  w.router_w = l.get(layer_name(i, (block + "gate.weight").c_str()), {c.n_experts, hid});
   for (std::int64_t e = 0; e < c.n_experts; ++e) {
-    const std::string p = fmt::format("mlp.experts.{}.", e);
-    w.expert_gate_up.push_back(at::cat({l.get(layer_name(i, (p + "gate_proj.weight").c_str()), {inter, hid}, 0, ib, il),
-                                        l.get(layer_name(i, (p + "up_proj.weight").c_str()), {inter, hid}, 0, ib, il)}));
-    w.expert_down.push_back(l.get(layer_name(i, (p + "down_proj.weight").c_str()), {hid, inter}, 1, ib, il));
+    const std::string p = fmt::format("{}experts.{}.", block, e);
+    w.expert_gate_up.push_back(at::cat({l.get(layer_name(i, (p + gate + ".weight").c_str()), {inter, hid}, 0, ib, il),
+                                        l.get(layer_name(i, (p + up + ".weight").c_str()), {inter, hid}, 0, ib, il)}));
+    w.expert_down.push_back(l.get(layer_name(i, (p + down + ".weight").c_str()), {hid, inter}, 1, ib, il));
   }
 }
 

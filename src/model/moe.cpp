@@ -1,5 +1,5 @@
-// The sparse expert block (model/impl.h moe_block; model.h "Experts"), as transformers'
-// Qwen3MoeSparseMoeBlock computes it: router logits in the compute dtype, softmax in float32 over
+// The sparse expert block (model/impl.h moe_block; model.h "experts"), as transformers'
+// Qwen3MoeSparseMoeBlock and MixtralSparseMoeBlock compute it: router logits in the compute dtype, softmax in float32 over
 // all experts, top-k of the probabilities (at::topk: the same tie rule as torch.topk), optional
 // renormalisation of the k, the weights cast back to the compute dtype; then for every expert that
 // received tokens, in ascending expert order, its SwiGLU on exactly those tokens (one matmul per
@@ -16,7 +16,9 @@ at::Tensor moe_block(const Model::Impl& m, const LayerWeights& w, const at::Tens
   const at::Tensor probs = at::softmax(router_logits, -1, at::kFloat);
   auto [top, chosen] = at::topk(probs, k, -1);
   if (c.norm_topk_prob) top = top / top.sum(-1, true);
-  top = top.to(h.scalar_type());
+  // Qwen3-MoE casts the weights to the compute dtype; Mixtral keeps them float32, so its
+  // weighted expert outputs are float32 products (type promotion) rounded at the index_add.
+  if (!c.moe_weights_fp32) top = top.to(h.scalar_type());
   // Token slots grouped by expert: a stable sort of the flat [T * k] choices keeps each expert's
   // slots in (token, slot) order; transformers takes them in (slot, token) order, which only
   // permutes the rows of one expert's matmul and the targets of distinct index_add rows.

@@ -132,7 +132,8 @@ ModelConfig ModelConfig::read(const std::string& path_or_dir) {
   FSSL_CHECK(archs.size() == 1, ModelError, "{}: field 'architectures' must name exactly one architecture", path);
   c.architecture = archs[0];
   c.model_type = r.get_or<std::string>("model_type", "");
-  if (c.architecture == "LlamaForCausalLM" || c.architecture == "MistralForCausalLM") {
+  if (c.architecture == "LlamaForCausalLM" || c.architecture == "MistralForCausalLM" ||
+      c.architecture == "MixtralForCausalLM") {
     c.attention_bias = r.get_or<bool>("attention_bias", false);
     c.o_proj_bias = c.attention_bias;
     c.mlp_bias = r.get_or<bool>("mlp_bias", false);
@@ -145,9 +146,8 @@ ModelConfig ModelConfig::read(const std::string& path_or_dir) {
   } else {
     FSSL_THROW(ModelError,
                "{}: field 'architectures' = '{}' is not supported (LlamaForCausalLM, MistralForCausalLM, "
-               "Qwen2ForCausalLM, Qwen3ForCausalLM, Qwen3MoeForCausalLM)", path, c.architecture);
+               "Qwen2ForCausalLM, Qwen3ForCausalLM, Qwen3MoeForCausalLM, MixtralForCausalLM)", path, c.architecture);
   }
-  if (c.architecture == "Qwen3MoeForCausalLM") parse_experts(r, j, path, c);
   c.vocab_size = r.get<std::int64_t>("vocab_size");
   c.hidden_size = r.get<std::int64_t>("hidden_size");
   c.intermediate_size = r.get<std::int64_t>("intermediate_size");
@@ -172,7 +172,23 @@ ModelConfig ModelConfig::read(const std::string& path_or_dir) {
   c.tie_word_embeddings = r.get_or<bool>("tie_word_embeddings", false);
   const std::string act = r.get_or<std::string>("hidden_act", "silu");
   FSSL_CHECK(act == "silu", ModelError, "{}: field 'hidden_act' = '{}' is not supported (silu)", path, act);
-  if (c.architecture == "MistralForCausalLM") {
+  if (c.architecture == "Qwen3MoeForCausalLM") parse_experts(r, j, path, c);
+  if (c.architecture == "MixtralForCausalLM") {
+    // MixtralConfig: every layer sparse, experts of width intermediate_size, top-k always
+    // renormalised, the routing weights kept in float32 (MixtralTopKRouter does not cast back).
+    c.n_experts = r.get_or<std::int64_t>("num_local_experts", 8);
+    c.experts_per_token = r.get_or<std::int64_t>("num_experts_per_tok", 2);
+    c.moe_intermediate_size = c.intermediate_size;
+    c.norm_topk_prob = true;
+    c.moe_weights_fp32 = true;
+    c.expert_names = ModelConfig::ExpertNames::kMixtral;
+    FSSL_CHECK(c.n_experts >= 1 && c.experts_per_token >= 1 && c.experts_per_token <= c.n_experts, ModelError,
+               "{}: num_experts_per_tok {} must lie in [1, num_local_experts = {}]", path, c.experts_per_token,
+               c.n_experts);
+    // MixtralConfig's default window is None (full attention).
+    c.sliding_window = r.get_or<std::int64_t>("sliding_window", 0);
+    FSSL_CHECK(c.sliding_window >= 0, ModelError, "{}: field 'sliding_window' must be >= 1 or null", path);
+  } else if (c.architecture == "MistralForCausalLM") {
     // MistralConfig's default window is 4096 when the key is absent; null means full attention.
     c.sliding_window = j.contains("sliding_window") ? r.get_or<std::int64_t>("sliding_window", 0) : 4096;
     FSSL_CHECK(c.sliding_window >= 0, ModelError, "{}: field 'sliding_window' must be >= 1 or null", path);

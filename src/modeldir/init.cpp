@@ -74,7 +74,12 @@ nlohmann::json config_json(const ModelConfig& c, const std::string& arch, const 
     j["sliding_window"] = nullptr;
     if (arch == "qwen3" || arch == "qwen3-moe") j["attention_bias"] = false;
   }
-  if (c.n_experts > 0) {  // as the published Qwen3-MoE configs write them
+  if (arch == "mixtral") {  // as the published Mixtral configs write them
+    j["num_local_experts"] = c.n_experts;
+    j["num_experts_per_tok"] = c.experts_per_token;
+    j["sliding_window"] = nullptr;
+    j.erase("use_sliding_window");
+  } else if (c.n_experts > 0) {  // as the published Qwen3-MoE configs write them
     j["num_experts"] = c.n_experts;
     j["num_experts_per_tok"] = c.experts_per_token;
     j["moe_intermediate_size"] = c.moe_intermediate_size;
@@ -109,8 +114,15 @@ ModelConfig model_init_config(const ModelInitOptions& o) {
   } else if (o.arch == "qwen3" || o.arch == "qwen3-moe") {
     c.architecture = "Qwen3ForCausalLM", c.model_type = "qwen3", c.rope_theta = 1000000.0, c.qk_norm = true;
     c.rms_norm_eps = 1e-6;
+  } else if (o.arch == "mixtral") {
+    // Mixtral-8x7B's routing (top-2 of 8, renormalised, float32 weights); experts a quarter of the
+    // dense width, every layer sparse, full attention.
+    c.architecture = "MixtralForCausalLM", c.model_type = "mixtral", c.rope_theta = 1000000.0;
+    c.intermediate_size /= 4;
+    c.n_experts = 8, c.experts_per_token = 2, c.moe_intermediate_size = c.intermediate_size;
+    c.norm_topk_prob = true, c.moe_weights_fp32 = true, c.expert_names = ModelConfig::ExpertNames::kMixtral;
   } else {
-    FSSL_THROW(ConfigError, "--arch {}: unknown (llama, qwen2, qwen3, qwen3-moe)", o.arch);
+    FSSL_THROW(ConfigError, "--arch {}: unknown (llama, qwen2, qwen3, qwen3-moe, mixtral)", o.arch);
   }
   if (o.arch == "qwen3-moe") {
     // Qwen3-30B-A3B's routing (top-8 of 128, renormalised) scaled down: 8 experts, top-2, each a
@@ -156,12 +168,14 @@ void model_init(const ModelInitOptions& o, const std::string& dir) {
       specs.push_back({p + "self_attn.k_norm.weight", {hd}, {1, 0.1f}});
     }
     if (c.sparse_layer(i)) {  // the router and every expert, named as published checkpoints name them
-      matrix(p + "mlp.gate.weight", c.n_experts, hid, linear);
+      const bool mixtral = c.expert_names == ModelConfig::ExpertNames::kMixtral;
+      const std::string block = p + (mixtral ? "block_sparse_moe." : "mlp.");
+      matrix(block + "gate.weight", c.n_experts, hid, linear);
       for (std::int64_t e = 0; e < c.n_experts; ++e) {
-        const std::string x = p + "mlp.experts." + std::to_string(e) + ".";
-        matrix(x + "gate_proj.weight", c.moe_intermediate_size, hid, linear);
-        matrix(x + "up_proj.weight", c.moe_intermediate_size, hid, linear);
-        matrix(x + "down_proj.weight", hid, c.moe_intermediate_size, residual);
+        const std::string x = block + "experts." + std::to_string(e) + ".";
+        matrix(x + (mixtral ? "w1" : "gate_proj") + ".weight", c.moe_intermediate_size, hid, linear);
+        matrix(x + (mixtral ? "w3" : "up_proj") + ".weight", c.moe_intermediate_size, hid, linear);
+        matrix(x + (mixtral ? "w2" : "down_proj") + ".weight", hid, c.moe_intermediate_size, residual);
       }
       continue;
     }

@@ -5,6 +5,8 @@ safetensors writer, fingerprint, golden.safetensors with seq{i}.input_ids / seq{
 
   qwen3-moe   Qwen3MoeForCausalLM: 3 layers, layer 1 dense (mlp_only_layers), layers 0 and 2 sparse
               with 6 experts of width 32, top-2, norm_topk_prob; q/k norm, head_dim 16, vocab 511.
+  mixtral     MixtralForCausalLM: 2 layers, 5 experts of width 32, top-2 (always renormalised,
+              float32 routing weights), sliding window 8, vocab 507.
 
 Weights: every parameter from one torch.Generator in sorted name order; matrices N(0, 1/fan_in)
 (the router too; each expert's slice of transformers' stacked expert tensors likewise), norms
@@ -22,7 +24,7 @@ import shutil
 
 import torch
 from safetensors.torch import load_file
-from transformers import Qwen3MoeConfig, Qwen3MoeForCausalLM
+from transformers import MixtralConfig, MixtralForCausalLM, Qwen3MoeConfig, Qwen3MoeForCausalLM
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 spec = importlib.util.spec_from_file_location("dense", os.path.join(HERE, "generate_hf_golden.py"))
@@ -36,6 +38,13 @@ MODELS = {
                     num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2, num_experts=6,
                     num_experts_per_tok=2, norm_topk_prob=True, decoder_sparse_step=1, mlp_only_layers=[1],
                     rope_theta=1000000.0, max_position_embeddings=256, tie_word_embeddings=False)),
+    # 5 experts (odd: no TP size divides them), top-2, sliding window 8 < the longer sequences.
+    "mixtral": dict(
+        seed=1102, cls=MixtralForCausalLM, config_cls=MixtralConfig,
+        config=dict(vocab_size=507, hidden_size=64, intermediate_size=32, num_hidden_layers=2,
+                    num_attention_heads=4, num_key_value_heads=2, num_local_experts=5, num_experts_per_tok=2,
+                    sliding_window=8, rope_theta=1000000.0, max_position_embeddings=256,
+                    tie_word_embeddings=False)),
 }
 
 
