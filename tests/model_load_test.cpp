@@ -114,5 +114,32 @@ TEST(ModelLoad, UnsupportedArchitectureNamesTheField) {
   expect_refused(dir / "m", {"config.json", "field 'architectures' = 'GPT2LMHeadModel' is not supported"});
 }
 
+// MoE features of other families fssl does not replay (shared experts, grouped routing) are
+// refused by name, and a top-k wider than the experts is a config error; a missing expert tensor
+// is named like any other.
+TEST(ModelLoad, UnsupportedExpertFeaturesAreNamed) {
+  const auto edited = [](const std::string& dir, const std::string& from, const std::string& to) {
+    fs::copy(test::hf_fixture("qwen3-moe"), dir);
+    std::ifstream in(dir + "/config.json");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    text.replace(text.find(from), from.size(), to);
+    std::ofstream(dir + "/config.json", std::ios::trunc) << text;
+  };
+  test::TempDir dir;
+  edited(dir / "shared", "\"norm_topk_prob\"", "\"n_shared_experts\": 2, \"norm_topk_prob\"");
+  expect_refused(dir / "shared", {"config.json", "field 'n_shared_experts'", "not supported"});
+  edited(dir / "wide", "\"num_experts_per_tok\": 2", "\"num_experts_per_tok\": 7");
+  expect_refused(dir / "wide", {"config.json", "num_experts_per_tok", "= 7"});
+  fs::copy(test::hf_fixture("mixtral"), dir / "mixtral");
+  fs::remove(dir / "mixtral/model.safetensors");
+  SafetensorsFile in = SafetensorsFile::open(test::hf_fixture("mixtral") + "/model.safetensors");
+  std::vector<TensorToWrite> kept;
+  for (const TensorView& t : in.tensors()) {
+    if (t.name != "model.layers.1.block_sparse_moe.experts.4.w3.weight") kept.push_back({t.name, t.dtype, t.shape, t.data, t.n_bytes});
+  }
+  safetensors_write(dir / "mixtral/model.safetensors", kept);
+  expect_refused(dir / "mixtral", {"model.layers.1.block_sparse_moe.experts.4.w3.weight"});
+}
+
 }  // namespace
 }  // namespace fssl
