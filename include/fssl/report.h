@@ -70,6 +70,17 @@ bool write_calibration(const AuditOptions& options, const AuditOutcome& outcome,
 void write_power(const AuditOptions& options, const std::vector<std::string>& archives,
                  const std::vector<std::string>& runs);
 
+// A JSON file (calibration.json, summary.json); ConfigError naming the file when it cannot be
+// opened or parsed.
+nlohmann::json read_json_file(const std::string& path);
+
+// The fields of the alarm rule a parsed calibration.json sets (version 2; src/report/
+// calibration_report.cpp): the message thresholds and impossible margins per family, p0_upper
+// (the largest of the families'; 1 when none is calibrated), the weakest measured adversary's
+// detection rate. The one reading of them for fssl audit, calibrate's power and fssl plan.
+// ConfigError names `path` for a malformed field.
+void calibration_alarm(const nlohmann::json& calibration, const std::string& path, AlarmConfig* alarm);
+
 // Applies RUN/calibration.json of `fssl calibrate` (docs/audit.md): the operating point's
 // margin threshold and rank cutoff (and the inverse-CDF distance threshold when calibrated), and
 // (version 2) the message thresholds and honest flag rate of the alarm rule (AlarmConfig) and the

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <optional>
 #include <cstdio>
 #include <iostream>
@@ -19,6 +18,7 @@
 #include "fssl/alarm.h"
 #include "fssl/detection.h"
 #include "fssl/error.h"
+#include "fssl/report.h"
 
 namespace fssl {
 namespace {
@@ -32,34 +32,19 @@ struct CalibrationFacts {
 };
 
 CalibrationFacts read_calibration(const std::string& path, double alpha) {
-  std::ifstream in(path);
-  FSSL_CHECK(in.good(), ConfigError, "--calibration {}: cannot open", path);
+  const nlohmann::json c = read_json_file(path);
+  AlarmConfig a;
+  calibration_alarm(c, path, &a);
+  FSSL_CHECK(a.calibrated(), ConfigError, "--calibration {}: no message threshold (a calibration of fssl before the alarm "
+             "rule, or one without an operating point): recalibrate", path);
   CalibrationFacts f;
-  f.alarm.alpha = alpha;
-  try {
-    const nlohmann::json c = nlohmann::json::parse(in);
-    bool any = false;
-    for (const char* family : {"gumbel_max", "inverse_cdf"}) {
-      if (!c.contains(family)) continue;
-      if (!f.info_percent) f.info_percent = c[family].at("info_percent").get<double>();
-      if (!c[family].contains("message")) continue;
-      f.alarm.p0 = std::max(f.alarm.p0, c[family]["message"].at("p0_upper").get<double>());
-      any = true;
+  f.alarm = {a.p0_upper, a.detection.value_or(1.0), alpha};
+  f.adversary = a.detection_adversary;
+  for (const char* family : {"gumbel_max", "inverse_cdf"}) {
+    if (c.contains(family) && c[family].contains("info_percent")) {
+      f.info_percent = c[family]["info_percent"].get<double>();
+      break;
     }
-    FSSL_CHECK(any, ConfigError, "--calibration {}: no message threshold (a calibration of fssl before the alarm "
-               "rule, or one without an operating point): recalibrate", path);
-    if (c.contains("power")) {
-      for (const nlohmann::json& a : c["power"].at("adversaries")) {
-        if (!a.contains("detection_rate")) continue;
-        const double d = a.at("detection_rate").get<double>();
-        if (f.adversary.empty() || d < f.alarm.detection) {
-          f.alarm.detection = d;
-          f.adversary = a.at("name").get<std::string>();
-        }
-      }
-    }
-  } catch (const nlohmann::json::exception& e) {
-    FSSL_THROW(ConfigError, "--calibration {}: {}", path, e.what());
   }
   return f;
 }

@@ -116,11 +116,50 @@ bool write_calibration(const AuditOptions& o, const AuditOutcome& out, json* sum
   return found;
 }
 
-void apply_calibration_file(const std::string& path, AuditOptions* o) {
+json read_json_file(const std::string& path) {
   std::ifstream in(path);
-  FSSL_CHECK(in.good(), ConfigError, "--calibration {}: cannot open", path);
+  FSSL_CHECK(in.good(), ConfigError, "{}: cannot open", path);
   try {
-    const json c = json::parse(in);
+    return json::parse(in);
+  } catch (const json::exception& e) {
+    FSSL_THROW(ConfigError, "{}: {}", path, e.what());
+  }
+}
+
+void calibration_alarm(const json& c, const std::string& path, AlarmConfig* a) {
+  try {
+    a->calibration_file = path;
+    a->p0_upper = 0.0;
+    for (const auto& [name, threshold, impossible] :
+         {std::tuple{"gumbel_max", &a->gumbel_threshold, &a->gumbel_impossible},
+          std::tuple{"inverse_cdf", &a->ipt_threshold, &a->ipt_impossible}}) {
+      if (!c.contains(name) || !c[name].contains("message")) continue;
+      const json& m = c[name]["message"];
+      *threshold = m.at("threshold").get<double>();
+      *impossible = m.at("impossible_margin").get<double>();
+      a->p0_upper = std::max(a->p0_upper, m.at("p0_upper").get<double>());
+    }
+    if (!a->calibrated()) a->p0_upper = 1.0;
+    // Power (fssl calibrate --adversarial): the weakest adversary's detection rate; an adversary
+    // with no message in its sample has none.
+    if (c.contains("power")) {
+      for (const json& adv : c["power"].at("adversaries")) {
+        if (!adv.contains("detection_rate")) continue;
+        const double d = adv.at("detection_rate").get<double>();
+        if (!a->detection || d < *a->detection) {
+          a->detection = d;
+          a->detection_adversary = adv.at("name").get<std::string>();
+        }
+      }
+    }
+  } catch (const json::exception& e) {
+    FSSL_THROW(ConfigError, "--calibration {}: {}", path, e.what());
+  }
+}
+
+void apply_calibration_file(const std::string& path, AuditOptions* o) {
+  const json c = read_json_file(path);
+  try {
     FSSL_CHECK(c.value("format", "") == "fssl-calibration", ConfigError, "--calibration {}: not an fssl calibration file",
                path);
     FSSL_CHECK(c.contains("gumbel_max") || c.contains("inverse_cdf"), ConfigError,
@@ -134,33 +173,11 @@ void apply_calibration_file(const std::string& path, AuditOptions* o) {
       o->ipt.distance_threshold = c["inverse_cdf"].at("distance_threshold").get<double>();
       o->ipt.rank_cutoff = c["inverse_cdf"].at("rank_cutoff").get<std::int64_t>();
     }
-    // Version 1 files hold token operating points only: the fixed policy counts judge then.
-    AlarmConfig& a = o->alarm;
-    a.calibration_file = path;
-    a.p0_upper = 0.0;
-    for (const auto& [name, threshold, impossible] :
-         {std::tuple{"gumbel_max", &a.gumbel_threshold, &a.gumbel_impossible},
-          std::tuple{"inverse_cdf", &a.ipt_threshold, &a.ipt_impossible}}) {
-      if (!c.contains(name) || !c[name].contains("message")) continue;
-      const json& m = c[name]["message"];
-      *threshold = m.at("threshold").get<double>();
-      *impossible = m.at("impossible_margin").get<double>();
-      a.p0_upper = std::max(a.p0_upper, m.at("p0_upper").get<double>());
-    }
-    if (!a.calibrated()) a.p0_upper = 1.0;
-    // Power (fssl calibrate --adversarial): the weakest adversary's detection rate.
-    if (c.contains("power")) {
-      for (const json& adv : c["power"].at("adversaries")) {
-        const double d = adv.at("detection_rate").get<double>();
-        if (!a.detection || d < *a.detection) {
-          a.detection = d;
-          a.detection_adversary = adv.at("name").get<std::string>();
-        }
-      }
-    }
   } catch (const json::exception& e) {
     FSSL_THROW(ConfigError, "--calibration {}: {}", path, e.what());
   }
+  // Version 1 files hold token operating points only: the fixed policy counts judge then.
+  calibration_alarm(c, path, &o->alarm);
 }
 
 }  // namespace fssl

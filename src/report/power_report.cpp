@@ -6,7 +6,6 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <fstream>
 #include <limits>
 
 #include "fssl/alarm.h"
@@ -19,16 +18,6 @@ namespace {
 
 using nlohmann::json;
 
-json read_json(const std::string& path) {
-  std::ifstream in(path);
-  FSSL_CHECK(in.good(), ConfigError, "{}: cannot open", path);
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {
-    FSSL_THROW(ConfigError, "{}: {}", path, e.what());
-  }
-}
-
 // Finite evidence values plus `impossible` times +inf.
 std::vector<double> with_impossible(const json& side) {
   std::vector<double> v = side.at("evidence").get<std::vector<double>>();
@@ -40,7 +29,7 @@ std::vector<double> with_impossible(const json& side) {
 
 void write_power(const AuditOptions& o, const std::vector<std::string>& archives, const std::vector<std::string>& runs) {
   const std::string path = o.run_dir + "/calibration.json";
-  json cal = read_json(path);
+  json cal = read_json_file(path);
   // The honest evidence of the family with a message threshold (Gumbel-max first).
   const char* family = cal.contains("gumbel_max") && cal["gumbel_max"].contains("message") ? "gumbel_max" : "inverse_cdf";
   FSSL_CHECK(cal.contains(family) && cal[family].contains("message"), ConfigError,
@@ -50,10 +39,9 @@ void write_power(const AuditOptions& o, const std::vector<std::string>& archives
   honest.insert(honest.end(), message.at("impossible_messages").get<std::size_t>(),
                 std::numeric_limits<double>::infinity());
   const double threshold = message.at("threshold").get<double>();
-  double p0 = 0.0;
-  for (const char* f : {"gumbel_max", "inverse_cdf"}) {
-    if (cal.contains(f) && cal[f].contains("message")) p0 = std::max(p0, cal[f]["message"].at("p0_upper").get<double>());
-  }
+  AlarmConfig calibrated;
+  calibration_alarm(cal, path, &calibrated);
+  const double p0 = calibrated.p0_upper;
   const double alpha = o.alarm.probability;
   const std::uint64_t n = o.calibration->power_messages;
   fmt::print("#\n# power at the calibrated point: message threshold {:.6g}, p0 <= {:.4g}%, alpha {:g}%, audits of {} "
@@ -62,7 +50,7 @@ void write_power(const AuditOptions& o, const std::vector<std::string>& archives
              "power at 1%");
   json adversaries = json::array();
   for (std::size_t k = 0; k < runs.size(); ++k) {
-    const json summary = read_json(runs[k] + "/summary.json");
+    const json summary = read_json_file(runs[k] + "/summary.json");
     FSSL_CHECK(summary.contains("detection"), ConfigError, "{}/summary.json: no detection section (incomplete run?)",
                runs[k]);
     const json& adv = summary["detection"]["adversarial"];
@@ -99,7 +87,7 @@ void write_power(const AuditOptions& o, const std::vector<std::string>& archives
   write_file_atomic(path, cal.dump(2) + "\n");
   // The run's summary.json carries it too (calibration.power), next to the frontier.
   const std::string summary_path = o.run_dir + "/summary.json";
-  json summary = read_json(summary_path);
+  json summary = read_json_file(summary_path);
   summary["calibration"]["power"] = cal["power"];
   write_file_atomic(summary_path, summary.dump(2) + "\n");
   fmt::print("# power -> {} and {} (\"power\"); fssl plan --calibration uses the weakest adversary's rate\n", path,

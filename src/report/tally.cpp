@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <ctime>
 #include <limits>
@@ -59,8 +60,29 @@ std::string alarm_flag_reasons(const MessageResult& r, const AuditPolicy& policy
   return reasons;
 }
 
+// How one sampler family's messages are flagged: its calibrated evidence threshold (none: the
+// policy counts), and the margin and rank beyond which a token is impossible.
+struct FamilyRule {
+  std::optional<double> threshold;
+  double widest = 0.0;
+  std::int64_t rank_cutoff = 0;
+};
+
+// Gumbel-max, then inverse-CDF. Uncalibrated, the widest margin the audit's own config scores.
+std::array<FamilyRule, 2> family_rules(const AuditOptions& o) {
+  const AlarmConfig& a = o.alarm;
+  ScoreConfig ipt_grid;
+  ipt_grid.margin_grid = o.ipt.distance_grid;
+  ipt_grid.margin_threshold = o.ipt.distance_threshold;
+  return {FamilyRule{a.gumbel_threshold, a.gumbel_threshold ? a.gumbel_impossible : score_widest_margin(o.score),
+                     o.score.rank_cutoff},
+          FamilyRule{a.ipt_threshold, a.ipt_threshold ? a.ipt_impossible : score_widest_margin(ipt_grid),
+                     o.ipt.rank_cutoff}};
+}
+
 // A scored message into its family's statistics, its stratum and the flag list.
-void tally_scored(const AuditOptions& o, const MessageResult& r, std::size_t i, StratumCounts& c, AuditTally& t) {
+void tally_scored(const AuditOptions& o, const FamilyRule& rule, const MessageResult& r, std::size_t i,
+                  StratumCounts& c, AuditTally& t) {
   ++t.n_scored;
   ++c.scored;
   (r.inverse_cdf ? t.ipt : t.gumbel).add_message(r.tokens);
@@ -72,21 +94,13 @@ void tally_scored(const AuditOptions& o, const MessageResult& r, std::size_t i, 
     c.exact += r.tokens.exact[k];
     c.tiers[r.tokens.tier[k] < 3 ? r.tokens.tier[k] : 2] += 1;
   }
-  const AlarmConfig& a = o.alarm;
-  const std::optional<double> threshold = r.inverse_cdf ? a.ipt_threshold : a.gumbel_threshold;
-  ScoreConfig ipt_grid;
-  ipt_grid.margin_grid = o.ipt.distance_grid;
-  ipt_grid.margin_threshold = o.ipt.distance_threshold;
-  const double widest = threshold ? (r.inverse_cdf ? a.ipt_impossible : a.gumbel_impossible)
-                                  : score_widest_margin(r.inverse_cdf ? ipt_grid : o.score);
-  const std::int64_t rank_cutoff = r.inverse_cdf ? o.ipt.rank_cutoff : o.score.rank_cutoff;
-  const std::uint64_t impossible = impossible_tokens(r.tokens, widest, rank_cutoff);
+  const std::uint64_t impossible = impossible_tokens(r.tokens, rule.widest, rule.rank_cutoff);
   const double evidence = message_evidence(r.tokens);
   t.evidence[i] = impossible ? std::numeric_limits<double>::infinity() : evidence;
   t.n_impossible += impossible ? 1 : 0;
-  t.flags[i] = alarm_flag_reasons(r, o.policy, threshold, evidence, impossible, widest, rank_cutoff);
+  t.flags[i] = alarm_flag_reasons(r, o.policy, rule.threshold, evidence, impossible, rule.widest, rule.rank_cutoff);
   const bool flagged = !t.flags[i].empty();
-  if (threshold) {
+  if (rule.threshold) {
     ++t.n_tested;
     ++c.tested;
     t.n_tested_flagged += flagged ? 1 : 0;
@@ -108,6 +122,7 @@ AuditTally report_tally(const AuditOptions& o, const AuditOutcome& out) {
   AuditTally t(o.score, ipt_as_score);
   t.flags.resize(out.results.size());
   t.evidence.assign(out.results.size(), std::numeric_limits<double>::quiet_NaN());
+  const std::array<FamilyRule, 2> rules = family_rules(o);
   t.window_us = std::max<std::int64_t>(static_cast<std::int64_t>(o.window_hours * 3600e6), 1);
   for (std::size_t i = 0; i < out.results.size(); ++i) {
     const MessageResult& r = out.results[i];
@@ -128,7 +143,7 @@ AuditTally report_tally(const AuditOptions& o, const AuditOutcome& out) {
                                 {"reason", r.reason}});
       continue;
     }
-    tally_scored(o, r, i, c, t);
+    tally_scored(o, rules[r.inverse_cdf ? 1 : 0], r, i, c, t);
   }
   return t;
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <numeric>
 
@@ -159,9 +160,8 @@ std::vector<RocPoint> roc_curve(std::vector<double> honest, std::vector<double> 
              "roc_curve: {} honest, {} adversarial values, {} points", honest.size(), adversarial.size(), max_points);
   std::sort(honest.begin(), honest.end());
   std::sort(adversarial.begin(), adversarial.end());
-  std::vector<double> cuts(honest);
-  cuts.insert(cuts.end(), adversarial.begin(), adversarial.end());
-  std::sort(cuts.begin(), cuts.end());
+  std::vector<double> cuts;
+  std::merge(honest.begin(), honest.end(), adversarial.begin(), adversarial.end(), std::back_inserter(cuts));
   cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
   cuts.insert(cuts.begin(), -std::numeric_limits<double>::infinity());  // everything flagged: (1, 1)
   const auto above = [](const std::vector<double>& v, double t) {
